@@ -1,0 +1,40 @@
+# Tessera: `make run` and `make test` are the two commands a newcomer needs.
+# Both install missing Debian packages (cheap when nothing is missing), configure and build.
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+JOBS ?= $(shell nproc)
+DATASETS ?= $(abspath ../shared/datasets)
+CMAKE_ARGS ?=
+
+.PHONY: all deps configure build test run bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja: | deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+
+configure: $(BUILD_DIR)/build.ninja
+
+build: deps configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# Until the standalone server lands, `make run` runs the engine benchmark on sift5k.
+run: build
+	$(BUILD_DIR)/src/cli/tessera bench --dataset $(DATASETS)/sift5k-128-euclidean \
+	  --index FLAT,HNSW,IVF_FLAT --engines tessera,hnswlib,faiss
+
+# The full benchmark on mnist-784; writes bench/results/mnist.json.
+bench: build
+	mkdir -p bench/results
+	$(BUILD_DIR)/src/cli/tessera bench --dataset $(DATASETS)/mnist-784-euclidean \
+	  --index FLAT,HNSW,IVF_FLAT --engines tessera,hnswlib,faiss --filters 0.5,0.1,0.01 \
+	  --json bench/results/mnist.json
+
+clean:
+	rm -rf $(BUILD_DIR)

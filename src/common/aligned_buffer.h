@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+
+namespace tessera {
+
+/// Byte alignment of every vector buffer: one cache line, and what AVX-512 loads like.
+inline constexpr size_t kVectorAlignment = 64;
+
+struct AlignedFree {
+  void operator()(void* p) const { std::free(p); }
+};
+
+/// A move-only, 64-byte aligned, zero-initialised array of trivially copyable T.
+template <typename T>
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t count) { Resize(count); }
+
+  /// Reallocates to `count` elements, keeping the first min(old, new) elements; new ones are 0.
+  void Resize(size_t count) {
+    if (count == size_) return;
+    T* fresh = nullptr;
+    if (count > 0) {
+      size_t bytes = (count * sizeof(T) + kVectorAlignment - 1) / kVectorAlignment * kVectorAlignment;
+      fresh = static_cast<T*>(std::aligned_alloc(kVectorAlignment, bytes));
+      if (fresh == nullptr) throw std::bad_alloc();
+      std::memset(static_cast<void*>(fresh), 0, bytes);
+      if (size_ > 0) std::memcpy(static_cast<void*>(fresh), data_.get(), std::min(size_, count) * sizeof(T));
+    }
+    data_.reset(fresh);
+    size_ = count;
+  }
+
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  T& operator[](size_t i) { return data_.get()[i]; }
+  const T& operator[](size_t i) const { return data_.get()[i]; }
+  size_t MemoryUsage() const { return size_ * sizeof(T); }
+
+ private:
+  std::unique_ptr<T, AlignedFree> data_;
+  size_t size_ = 0;
+};
+
+}  // namespace tessera

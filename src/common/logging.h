@@ -1,0 +1,25 @@
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <string_view>
+
+#include "common/status.h"
+
+namespace tessera::logging {
+
+/// Sets the global level from a name (trace, debug, info, warn, error, critical, off).
+/// An unknown name is InvalidArgument naming it.
+Status SetLevel(std::string_view level);
+
+/// Configures the default logger: one line per event, UTC time, level, thread id, to stderr.
+/// Safe to call more than once; call before starting threads.
+void Init(std::string_view level = "info");
+
+}  // namespace tessera::logging
+
+// Thin aliases so call sites read the same everywhere and can be redirected later.
+#define TESSERA_LOG_DEBUG(...) SPDLOG_DEBUG(__VA_ARGS__)
+#define TESSERA_LOG_INFO(...) SPDLOG_INFO(__VA_ARGS__)
+#define TESSERA_LOG_WARN(...) SPDLOG_WARN(__VA_ARGS__)
+#define TESSERA_LOG_ERROR(...) SPDLOG_ERROR(__VA_ARGS__)
