@@ -1,0 +1,179 @@
+#include "index/hnsw/hnsw_index.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "common/thread_pool.h"
+#include "index_test_util.h"
+
+namespace tessera::index {
+namespace {
+
+std::unique_ptr<Index> MakeHnsw(MetricType metric, size_t dim, nlohmann::json params = {}) {
+  auto index = CreateIndex(IndexType::kHnsw, metric, dim, params);
+  EXPECT_TRUE(index.ok()) << index.status().ToString();
+  return std::move(index).value();
+}
+
+// Exact filtered ground truth by brute force, for the filtered-recall tests.
+std::vector<std::vector<int64_t>> FilteredTruth(const bench::Dataset& ds, const core::Bitset& skip,
+                                                size_t k) {
+  auto flat = CreateIndex(IndexType::kFlat, MetricType::kL2, ds.base.dim, {});
+  EXPECT_TRUE((*flat)->Build(ds.base.values.data(), ds.base.rows, nullptr).ok());
+  auto r = (*flat)->Search({.queries = ds.queries.values.data(), .num_queries = ds.queries.rows,
+                            .k = k, .skip = &skip});
+  std::vector<std::vector<int64_t>> out(ds.queries.rows);
+  for (size_t q = 0; q < ds.queries.rows; ++q) {
+    for (size_t i = 0; i < k; ++i) out[q].push_back(r->id(q, i));
+  }
+  return out;
+}
+
+double FilteredRecall(const SearchResult& r, const std::vector<std::vector<int64_t>>& truth, size_t k) {
+  size_t hits = 0, total = 0;
+  for (size_t q = 0; q < r.num_queries; ++q) {
+    for (size_t i = 0; i < k; ++i) {
+      if (truth[q][i] < 0) continue;
+      ++total;
+      for (size_t j = 0; j < k; ++j) hits += r.id(q, j) == truth[q][i];
+    }
+  }
+  return static_cast<double>(hits) / static_cast<double>(total);
+}
+
+// A tiny exact case: points on a line. With ef >= n the walk reaches every node, so the
+// result must be the exact order.
+TEST(HnswIndex, TinyLineIsExact) {
+  std::vector<float> rows;
+  for (int i = 0; i < 20; ++i) rows.insert(rows.end(), {float(i), 0.0f});
+  auto index = MakeHnsw(MetricType::kL2, 2, {{"M", 2}, {"efConstruction", 20}});
+  ASSERT_TRUE(index->Build(rows.data(), 20, nullptr).ok());
+  const float q[2] = {7.2f, 0};
+  auto r = index->Search({.queries = q, .num_queries = 1, .k = 5, .params = {{"ef", 20}}});
+  ASSERT_TRUE(r.ok());
+  const int64_t expected[] = {7, 8, 6, 9, 5};
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(r->id(0, i), expected[i]);
+  EXPECT_NEAR(r->distance(0, 0), 0.04f, 1e-5);
+}
+
+// Every layer-0 list respects the degree bound and never links a node to itself.
+TEST(HnswIndex, SingleAndTwoPoints) {
+  auto index = MakeHnsw(MetricType::kL2, 3);
+  const float one[3] = {1, 2, 3};
+  ASSERT_TRUE(index->Build(one, 1, nullptr).ok());
+  auto r = index->Search({.queries = one, .num_queries = 1, .k = 3});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->id(0, 0), 0);
+  EXPECT_EQ(r->id(0, 1), -1);
+  const float two[3] = {1, 2, 4};
+  ASSERT_TRUE(index->Add(two, 1, nullptr).ok());
+  r = index->Search({.queries = two, .num_queries = 1, .k = 2});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->id(0, 0), 1);
+  EXPECT_EQ(r->id(0, 1), 0);
+}
+
+TEST(HnswIndex, RecallOnSift5k) {
+  auto ds = testing::LoadSift5k();
+  auto index = MakeHnsw(MetricType::kL2, ds.base.dim, {{"M", 16}, {"efConstruction", 200}});
+  ASSERT_TRUE(index->Build(ds.base.values.data(), ds.base.rows, nullptr).ok());
+  auto r = index->Search({.queries = ds.queries.values.data(), .num_queries = ds.queries.rows,
+                          .k = 10, .params = {{"ef", 200}}});
+  ASSERT_TRUE(r.ok());
+  const double recall = testing::RecallAtK(*r, ds.ground_truth, 10);
+  EXPECT_GE(recall, 0.95);
+  EXPECT_GT(r->stats.distances_computed, 0u);
+  EXPECT_LT(r->stats.distances_computed, ds.queries.rows * ds.base.rows / 2);  // not a scan
+}
+
+TEST(HnswIndex, ParallelBuildKeepsRecall) {
+  auto ds = testing::LoadSift5k();
+  ThreadPool pool(4);
+  auto index = MakeHnsw(MetricType::kL2, ds.base.dim);
+  ASSERT_TRUE(index->Build(ds.base.values.data(), ds.base.rows, &pool).ok());
+  auto r = index->Search({.queries = ds.queries.values.data(), .num_queries = ds.queries.rows,
+                          .k = 10, .params = {{"ef", 200}}, .pool = &pool});
+  ASSERT_TRUE(r.ok());
+  EXPECT_GE(testing::RecallAtK(*r, ds.ground_truth, 10), 0.95);
+}
+
+TEST(HnswIndex, SameSeedSameGraph) {
+  auto ds = testing::LoadSift5k();
+  auto a = MakeHnsw(MetricType::kL2, ds.base.dim, {{"seed", 7}});
+  auto b = MakeHnsw(MetricType::kL2, ds.base.dim, {{"seed", 7}});
+  auto c = MakeHnsw(MetricType::kL2, ds.base.dim, {{"seed", 8}});
+  const size_t n = 1000;
+  ASSERT_TRUE(a->Build(ds.base.values.data(), n, nullptr).ok());
+  ASSERT_TRUE(b->Build(ds.base.values.data(), n, nullptr).ok());
+  ASSERT_TRUE(c->Build(ds.base.values.data(), n, nullptr).ok());
+  EXPECT_EQ(*a->Serialize(), *b->Serialize());
+  EXPECT_NE(*a->Serialize(), *c->Serialize());
+}
+
+// A filter keeping 10% / 1% of rows: every result passes, and recall against the exact
+// filtered answer stays high (the walk goes through rejected nodes; tiny sets are scanned).
+TEST(HnswIndex, FilteredSearchKeepsRecall) {
+  auto ds = testing::LoadSift5k();
+  auto index = MakeHnsw(MetricType::kL2, ds.base.dim);
+  ASSERT_TRUE(index->Build(ds.base.values.data(), ds.base.rows, nullptr).ok());
+  for (size_t keep_every : {2, 10, 100}) {
+    core::Bitset skip(ds.base.rows, true);
+    for (size_t i = 0; i < ds.base.rows; i += keep_every) skip.Clear(i);
+    auto truth = FilteredTruth(ds, skip, 10);
+    auto r = index->Search({.queries = ds.queries.values.data(), .num_queries = ds.queries.rows,
+                            .k = 10, .params = {{"ef", 200}}, .skip = &skip});
+    ASSERT_TRUE(r.ok());
+    for (int64_t id : r->ids) ASSERT_TRUE(id < 0 || !skip.Test(static_cast<size_t>(id)));
+    EXPECT_GE(FilteredRecall(*r, truth, 10), 0.95) << "keep 1/" << keep_every;
+  }
+}
+
+TEST(HnswIndex, FewerPassingRowsThanK) {
+  auto ds = testing::LoadSift5k();
+  auto index = MakeHnsw(MetricType::kL2, ds.base.dim);
+  ASSERT_TRUE(index->Build(ds.base.values.data(), 500, nullptr).ok());
+  core::Bitset skip(500, true);
+  skip.Clear(3);
+  skip.Clear(400);
+  auto r = index->Search({.queries = ds.queries.values.data(), .num_queries = 1, .k = 5, .skip = &skip});
+  ASSERT_TRUE(r.ok());
+  std::vector<int64_t> got = {r->id(0, 0), r->id(0, 1)};
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<int64_t>{3, 400}));
+  EXPECT_EQ(r->id(0, 2), -1);
+  core::Bitset all(500, true);
+  r = index->Search({.queries = ds.queries.values.data(), .num_queries = 1, .k = 5, .skip = &all});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->id(0, 0), -1);
+}
+
+TEST(HnswIndex, SearchParamErrors) {
+  auto index = MakeHnsw(MetricType::kL2, 2);
+  const float rows[] = {0, 0, 1, 1};
+  ASSERT_TRUE(index->Build(rows, 2, nullptr).ok());
+  auto r = index->Search({.queries = rows, .num_queries = 1, .k = 10, .params = {{"ef", 5}}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("'ef' = 5 must be >= limit k = 10"), std::string::npos);
+  r = index->Search({.queries = rows, .num_queries = 1, .k = 1, .params = {{"nprobe", 5}}});
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  const float bad[2] = {INFINITY, 0};
+  EXPECT_EQ(index->Add(bad, 1, nullptr).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(HnswIndex, CosineFindsSameDirection) {
+  auto ds = testing::LoadSift5k();
+  auto index = MakeHnsw(MetricType::kCosine, ds.base.dim);
+  ASSERT_TRUE(index->Build(ds.base.values.data(), 2000, nullptr).ok());
+  std::vector<float> scaled(ds.base.row(42), ds.base.row(42) + ds.base.dim);
+  for (auto& x : scaled) x *= 3.5f;
+  auto r = index->Search({.queries = scaled.data(), .num_queries = 1, .k = 3});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->id(0, 0), 42);
+  EXPECT_NEAR(r->distance(0, 0), 1.0f, 1e-5);
+  EXPECT_GE(r->distance(0, 0), r->distance(0, 1));
+}
+
+}  // namespace
+}  // namespace tessera::index
