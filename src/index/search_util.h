@@ -2,6 +2,7 @@
 
 // Helpers shared by the Index implementations. Private to src/index.
 
+#include <bit>
 #include <functional>
 #include <vector>
 
@@ -38,6 +39,21 @@ SearchResult EmptyResult(MetricType metric, size_t num_queries, size_t k);
 /// Writes the sorted contents of `top` into row `query` of `result`, converting scores to
 /// user-facing distances. Empties `top`.
 void StoreTopK(MetricType metric, size_t query, core::TopK* top, SearchResult* result);
+
+/// Calls fn(row) for every row in [0, rows) whose bit in `skip` is clear, in order; cost is
+/// proportional to the passing rows plus rows/64.
+template <typename Fn>
+void ForEachPassingRow(const core::Bitset& skip, size_t rows, Fn&& fn) {
+  for (size_t w = 0; w < skip.num_words(); ++w) {
+    uint64_t pass = ~skip.words()[w];
+    while (pass != 0) {
+      const size_t row = w * 64 + static_cast<size_t>(std::countr_zero(pass));
+      if (row >= rows) return;
+      pass &= pass - 1;
+      fn(row);
+    }
+  }
+}
 
 /// Calls fn(q) for q in [0, n) on request.pool when set, else inline.
 void RunPerQuery(const SearchRequest& request, size_t n, const std::function<void(size_t)>& fn);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -71,6 +73,21 @@ TEST_P(DistanceLevels, KnownValues) {
 INSTANTIATE_TEST_SUITE_P(AllLevels, DistanceLevels,
                          ::testing::Values(Level::kScalar, Level::kAvx2, Level::kAvx512),
                          [](const auto& info) { return std::string(LevelName(info.param)); });
+
+// Run by ctest once without the variable and once with TESSERA_SIMD_LEVEL=scalar and =avx2
+// (see CMakeLists.txt), so the override is exercised for real.
+TEST(Dispatch, EnvironmentVariableCapsLevel) {
+  const char* env = std::getenv("TESSERA_SIMD_LEVEL");
+  const std::string want = env != nullptr ? env : "";
+  if (want == "scalar") {
+    EXPECT_EQ(ActiveLevel(), Level::kScalar);
+    EXPECT_EQ(&Active(), &internal::kScalarFns);
+  } else if (want == "avx2") {
+    EXPECT_EQ(ActiveLevel(), std::min(Level::kAvx2, DetectCpuLevel()));
+  } else {
+    EXPECT_EQ(ActiveLevel(), DetectCpuLevel());
+  }
+}
 
 TEST(Dispatch, ActiveIsNoHigherThanCpu) {
   EXPECT_LE(ActiveLevel(), DetectCpuLevel());

@@ -53,6 +53,13 @@ class FlatIndex final : public Index {
     TESSERA_RETURN_IF_ERROR(CheckSearchRequest(*this, request));
     TESSERA_ASSIGN_OR_RETURN(PreparedQueries queries, PrepareQueries(*this, request));
     SearchResult result = EmptyResult(metric_, request.num_queries, request.k);
+    // A filter that keeps few rows: visit only those, one distance each.
+    const bool sparse = request.skip != nullptr && (size() - request.skip->Count()) * 4 < size();
+    if (sparse) {
+      RunPerQuery(request, [&](size_t q) { SearchPassing(queries.row(q), request, q, &result); });
+      result.stats.distances_computed = static_cast<uint64_t>(request.num_queries) * (size() - request.skip->Count());
+      return result;
+    }
     if (request.num_queries >= kFlatBlasMinQueries && size() >= kRowBlock / 4) {
       SearchBlas(queries.data(), request, &result);
     } else {
@@ -101,6 +108,17 @@ class FlatIndex final : public Index {
       ScanBlock(query, begin, count, scores.data());
       PushBlock(begin, count, scores.data(), request.skip, &top);
     }
+    StoreTopK(metric_, q, &top, result);
+  }
+
+  void SearchPassing(const float* query, const SearchRequest& request, size_t q,
+                     SearchResult* result) const {
+    core::TopK top(request.k);
+    ForEachPassingRow(*request.skip, size(), [&](size_t row) {
+      float score;
+      ScanBlock(query, row, 1, &score);
+      top.Push(static_cast<int64_t>(row), score);
+    });
     StoreTopK(metric_, q, &top, result);
   }
 

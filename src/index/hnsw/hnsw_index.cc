@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <bit>
 #include <cmath>
 #include <mutex>
 #include <queue>
@@ -272,17 +271,10 @@ class HnswIndex final : public Index {
   core::TopK ExactScan(const float* query, size_t k, const core::Bitset& skip,
                        SearchStats* stats) const {
     core::TopK top(k);
-    const uint64_t* words = skip.words();
-    for (size_t w = 0; w < skip.num_words(); ++w) {
-      uint64_t pass = ~words[w];
-      if (w == skip.num_words() - 1 && (size() & 63)) pass &= (uint64_t{1} << (size() & 63)) - 1;
-      while (pass != 0) {
-        const uint32_t node = static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(pass)));
-        pass &= pass - 1;
-        top.Push(node, Score(query, node));
-        ++stats->distances_computed;
-      }
-    }
+    ForEachPassingRow(skip, size(), [&](size_t row) {
+      top.Push(static_cast<int64_t>(row), Score(query, static_cast<uint32_t>(row)));
+      ++stats->distances_computed;
+    });
     return top;
   }
 
@@ -290,7 +282,7 @@ class HnswIndex final : public Index {
   // candidates closest first and keep one only if it is closer to the base than to every
   // neighbour kept so far, which spreads links in different directions.
   void SelectNeighbours(std::vector<Candidate>& candidates, size_t max_degree) const {
-    if (candidates.size() <= max_degree) return;
+    if (candidates.size() < max_degree) return;  // as hnswlib: prune from M candidates on
     std::sort(candidates.begin(), candidates.end(),
               [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
     std::vector<Candidate> kept;

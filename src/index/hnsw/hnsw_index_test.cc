@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <random>
+#include <set>
 
 #include "common/thread_pool.h"
 #include "index_test_util.h"
@@ -58,7 +60,68 @@ TEST(HnswIndex, TinyLineIsExact) {
   EXPECT_NEAR(r->distance(0, 0), 0.04f, 1e-5);
 }
 
-// Every layer-0 list respects the degree bound and never links a node to itself.
+// Reads the layer-0 neighbour lists out of a serialized HNSW blob (docs/format/index.md).
+std::vector<std::vector<uint32_t>> Layer0Lists(const Index& index) {
+  const std::vector<uint8_t> blob = *index.Serialize();
+  size_t pos = 24;
+  auto read_u64 = [&] {
+    uint64_t v;
+    std::memcpy(&v, blob.data() + pos, 8);
+    pos += 8;
+    return v;
+  };
+  pos += read_u64();            // build params JSON
+  const uint64_t m = read_u64();
+  pos += 4 + 4;                 // entry point, max level
+  const uint64_t n = read_u64();
+  pos += n;                     // levels
+  EXPECT_EQ(read_u64(), n * (1 + 2 * m));
+  std::vector<std::vector<uint32_t>> lists(n);
+  for (size_t node = 0; node < n; ++node) {
+    const uint32_t* list = reinterpret_cast<const uint32_t*>(blob.data() + pos) + node * (1 + 2 * m);
+    lists[node].assign(list + 1, list + 1 + list[0]);
+  }
+  return lists;
+}
+
+// Three points on a line, 0 - 1 ---------- 10: node 2 sees candidates {1, 0}; the heuristic
+// drops 0 because 0 is closer to 1 than to 2. So the exact layer-0 graph is 0:{1} 1:{0,2} 2:{1}.
+TEST(HnswIndex, ExactTinyGraph) {
+  const float rows[] = {0, 0, 1, 0, 10, 0};
+  auto index = MakeHnsw(MetricType::kL2, 2, {{"M", 2}, {"efConstruction", 10}});
+  ASSERT_TRUE(index->Build(rows, 3, nullptr).ok());
+  auto lists = Layer0Lists(*index);
+  ASSERT_EQ(lists.size(), 3u);
+  EXPECT_EQ(lists[0], (std::vector<uint32_t>{1}));
+  EXPECT_EQ(lists[1], (std::vector<uint32_t>{0, 2}));
+  EXPECT_EQ(lists[2], (std::vector<uint32_t>{1}));
+}
+
+// Structural invariants on a real graph built in parallel: bounded degree, no self links,
+// no duplicate links, every id in range. Pruning can leave a node with no in-links on layer 0
+// (a known HNSW property); it must stay rare.
+TEST(HnswIndex, GraphInvariants) {
+  auto ds = testing::LoadSift5k();
+  ThreadPool pool(4);
+  const size_t m = 8;
+  auto index = MakeHnsw(MetricType::kL2, ds.base.dim, {{"M", m}, {"efConstruction", 64}});
+  ASSERT_TRUE(index->Build(ds.base.values.data(), 2000, &pool).ok());
+  auto lists = Layer0Lists(*index);
+  std::vector<bool> linked(lists.size(), false);
+  for (size_t node = 0; node < lists.size(); ++node) {
+    ASSERT_LE(lists[node].size(), 2 * m);
+    ASSERT_FALSE(lists[node].empty()) << "node " << node << " has no links";
+    std::set<uint32_t> unique(lists[node].begin(), lists[node].end());
+    ASSERT_EQ(unique.size(), lists[node].size()) << "duplicate link at node " << node;
+    for (uint32_t nb : lists[node]) {
+      ASSERT_LT(nb, lists.size());
+      ASSERT_NE(nb, node);
+      linked[nb] = true;
+    }
+  }
+  EXPECT_LT(std::count(linked.begin(), linked.end(), false), static_cast<long>(lists.size() / 25));
+}
+
 TEST(HnswIndex, SingleAndTwoPoints) {
   auto index = MakeHnsw(MetricType::kL2, 3);
   const float one[3] = {1, 2, 3};
