@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cmath>
 #include <mutex>
-#include <queue>
 #include <vector>
 
 #include "common/thread_pool.h"
@@ -41,8 +40,6 @@ struct CloserOnTop {  // min-heap by score
 struct FartherOnTop {  // max-heap by score
   bool operator()(const Candidate& a, const Candidate& b) const { return a.score < b.score; }
 };
-using MinHeap = std::priority_queue<Candidate, std::vector<Candidate>, CloserOnTop>;
-using MaxHeap = std::priority_queue<Candidate, std::vector<Candidate>, FartherOnTop>;
 
 // SplitMix64: a well-mixed hash of (seed, node) so a node's level does not depend on the
 // order nodes are inserted in (parallel builds assign the same levels as serial ones).
@@ -65,6 +62,7 @@ class HnswIndex final : public Index {
         ef_construction_(params_["efConstruction"].get<size_t>()),
         seed_(params_["seed"].get<uint64_t>()),
         level_mult_(1.0 / std::log(static_cast<double>(std::max<size_t>(m_, 2)))),
+        distance_(metric == MetricType::kL2 ? simd::Active().l2_sqr : simd::Active().inner_product),
         vectors_(dim, metric),
         graph_(m_),
         visited_(0) {}
@@ -168,9 +166,8 @@ class HnswIndex final : public Index {
   }
 
   float Score(const float* query, uint32_t node) const {
-    const auto& fns = simd::Active();
-    return metric_ == MetricType::kL2 ? fns.l2_sqr(query, vectors_.row(node), dim())
-                                      : -fns.inner_product(query, vectors_.row(node), dim());
+    const float d = distance_(query, vectors_.row(node), dim());
+    return metric_ == MetricType::kL2 ? d : -d;
   }
   float Score(uint32_t a, uint32_t b) const { return Score(vectors_.row(a), b); }
 
@@ -209,24 +206,25 @@ class HnswIndex final : public Index {
   }
 
   // Beam search on one layer (Algorithm 2 of the paper). Nodes in `skip` are walked through
-  // but never enter the result set, so a filter cannot disconnect the graph. Returns up to
-  // `ef` passing nodes in a max-heap.
+  // but never enter the result set, so a filter cannot disconnect the graph. Leaves up to `ef`
+  // passing nodes in `top`, a max-heap by score (FartherOnTop). `candidates` is scratch.
+  // Both vectors are reused across calls, so a search allocates nothing once warm.
   template <bool kLocked>
-  MaxHeap SearchLayer(const float* query, Candidate entry, size_t ef, int layer,
-                      const core::Bitset* skip, VisitedTable& visited, SearchStats* stats) const {
-    std::vector<Candidate> storage;
-    storage.reserve(ef + 1);
-    MaxHeap top(FartherOnTop(), std::move(storage));
-    MinHeap candidates;
+  void SearchLayer(const float* query, Candidate entry, size_t ef, int layer,
+                   const core::Bitset* skip, VisitedTable& visited, SearchStats* stats,
+                   std::vector<Candidate>& top, std::vector<Candidate>& candidates) const {
+    top.clear();
+    candidates.clear();
     visited.Visit(entry.node);
-    candidates.push(entry);
-    if (skip == nullptr || !skip->Test(entry.node)) top.push(entry);
-    float bound = top.empty() ? INFINITY : top.top().score;
+    candidates.push_back(entry);
+    if (skip == nullptr || !skip->Test(entry.node)) top.push_back(entry);
+    float bound = top.empty() ? INFINITY : top.front().score;
     uint32_t buffer[2 * 2048 + 1];  // 2M + count, M <= 2048
     while (!candidates.empty()) {
-      const Candidate current = candidates.top();
+      const Candidate current = candidates.front();
       if (current.score > bound && top.size() >= ef) break;
-      candidates.pop();
+      std::pop_heap(candidates.begin(), candidates.end(), CloserOnTop());
+      candidates.pop_back();
       ++stats->nodes_visited;
       const uint32_t* list = ReadList<kLocked>(current.node, layer, buffer);
       const uint32_t count = list[0];
@@ -241,16 +239,29 @@ class HnswIndex final : public Index {
         const float score = Score(query, neighbour);
         ++stats->distances_computed;
         if (top.size() < ef || score < bound) {
-          candidates.push({score, neighbour});
+          candidates.push_back({score, neighbour});
+          std::push_heap(candidates.begin(), candidates.end(), CloserOnTop());
           if (skip == nullptr || !skip->Test(neighbour)) {
-            top.push({score, neighbour});
-            if (top.size() > ef) top.pop();
+            top.push_back({score, neighbour});
+            std::push_heap(top.begin(), top.end(), FartherOnTop());
+            if (top.size() > ef) {
+              std::pop_heap(top.begin(), top.end(), FartherOnTop());
+              top.pop_back();
+            }
           }
-          if (!top.empty()) bound = top.top().score;
+          if (!top.empty()) bound = top.front().score;
         }
       }
     }
-    return top;
+  }
+
+  struct Scratch {
+    std::vector<Candidate> top;
+    std::vector<Candidate> candidates;
+  };
+  static Scratch& ThreadScratch() {
+    thread_local Scratch scratch;
+    return scratch;
   }
 
   core::TopK GraphSearch(const float* query, size_t k, size_t ef, const core::Bitset* skip,
@@ -262,9 +273,10 @@ class HnswIndex final : public Index {
       current = GreedyClosest<false>(query, current, layer, stats);
     }
     auto visited = visited_.Acquire();
-    MaxHeap found = SearchLayer<false>(query, current, ef, 0, skip, *visited, stats);
+    Scratch& scratch = ThreadScratch();
+    SearchLayer<false>(query, current, ef, 0, skip, *visited, stats, scratch.top, scratch.candidates);
     core::TopK top(k);
-    for (; !found.empty(); found.pop()) top.Push(found.top().node, found.top().score);
+    for (const Candidate& c : scratch.top) top.Push(c.node, c.score);
     return top;
   }
 
@@ -343,11 +355,13 @@ class HnswIndex final : public Index {
     auto visited = visited_.Acquire();
     for (int layer = std::min(level, top_level); layer >= 0; --layer) {
       visited->Reset();
-      MaxHeap found = SearchLayer<true>(query, current, ef_construction_, layer, nullptr, *visited, &stats);
-      std::vector<Candidate> neighbours;
-      neighbours.reserve(found.size());
-      for (; !found.empty(); found.pop()) neighbours.push_back(found.top());
-      Candidate closest = neighbours.back();  // max-heap pops farthest first
+      Scratch& scratch = ThreadScratch();
+      SearchLayer<true>(query, current, ef_construction_, layer, nullptr, *visited, &stats,
+                        scratch.top, scratch.candidates);
+      std::vector<Candidate> neighbours = scratch.top;
+      const Candidate closest = *std::min_element(
+          neighbours.begin(), neighbours.end(),
+          [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
       SelectNeighbours(neighbours, m_);
       std::vector<uint32_t> ids;
       ids.reserve(neighbours.size());
@@ -371,6 +385,8 @@ class HnswIndex final : public Index {
   size_t ef_construction_;
   uint64_t seed_;
   double level_mult_;
+  // The kernel, looked up once: L2 squared distance, or the inner product (IP, COSINE).
+  float (*distance_)(const float*, const float*, size_t) noexcept;
   VectorStore vectors_;
   Graph graph_;
   mutable hnsw::VisitedPool visited_;
