@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 DATASETS ?= $(abspath ../shared/datasets)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build test run bench clean
+.PHONY: all deps configure build test test-sanitize run bench clean
 
 all: build
 
@@ -23,6 +23,15 @@ build: deps configure
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs this too).
+SANITIZE_DIR ?= build-sanitize
+test-sanitize: deps
+	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DTESSERA_SANITIZE='address;undefined' -DTESSERA_BUILD_BENCHMARKS=OFF $(CMAKE_ARGS)
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	cd $(SANITIZE_DIR) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -L unit -E fuzz --timeout 900
 
 # Until the standalone server lands, `make run` runs the engine benchmark on sift5k.
 run: build
