@@ -18,7 +18,7 @@ constexpr ParamSpec kIvfFlatParams[] = {
 };
 constexpr ParamSpec kIvfPqParams[] = {
     {"nlist", ParamPhase::kBuild, 1, 65536, 128, "number of k-means clusters"},
-    {"m", ParamPhase::kBuild, 1, 65536, 0, "sub-quantizers; must divide dim (0: dim/4 rounded to a divisor)"},
+    {"m", ParamPhase::kBuild, 0, 65536, 0, "sub-quantizers; must divide dim (0: auto, see DefaultPqM: dim 128 -> 32)"},
     {"nbits", ParamPhase::kBuild, 1, 16, 8, "bits per sub-quantizer code"},
     {"nprobe", ParamPhase::kSearch, 1, 65536, 8, "clusters visited per query; must be <= nlist"},
 };
