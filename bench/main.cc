@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
   tessera::bench::RunOptions options;
   CLI::App app{"tessera-bench: Tessera vs hnswlib vs FAISS on a TEXMEX dataset"};
   app.add_option("--dataset", options.dataset_dir, "dataset folder (as in shared/datasets)")->required();
-  app.add_option("--index", options.indexes, "indexes: FLAT,HNSW,IVF_FLAT,IVF_SQ8,IVF_PQ")->delimiter(',');
+  app.add_option("--index", options.indexes, "indexes: FLAT,HNSW,HNSW_SQ8,IVF_FLAT,IVF_SQ8,IVF_PQ (HNSW_SQ8: Tessera HNSW with sq8=1)")->delimiter(',');
   app.add_option("--engines", options.engines, "engines: tessera,hnswlib,faiss")->delimiter(',');
   app.add_option("--threads", options.threads, "threads for the multi-threaded runs and builds (0: all cores)");
   app.add_option("--queries", options.queries, "use only the first N queries (0: all)");

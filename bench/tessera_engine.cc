@@ -61,10 +61,13 @@ class TesseraIndex final : public BenchIndex {
 }  // namespace
 
 Result<std::unique_ptr<BenchIndex>> MakeTesseraIndex(const IndexOptions& options) {
-  TESSERA_ASSIGN_OR_RETURN(index::IndexType type, index::ParseIndexType(options.index));
+  // HNSW_SQ8 is a benchmark name for HNSW with {"sq8": 1}: the walk on 8-bit codes.
+  const bool sq8 = options.index == "HNSW_SQ8";
+  TESSERA_ASSIGN_OR_RETURN(index::IndexType type, index::ParseIndexType(sq8 ? "HNSW" : options.index));
   nlohmann::json params = nlohmann::json::object();
   if (type == index::IndexType::kHnsw) {
     params = {{"M", options.hnsw_m}, {"efConstruction", options.hnsw_ef_construction}};
+    if (sq8) params["sq8"] = 1;
   } else if (type != index::IndexType::kFlat) {
     params = {{"nlist", options.ivf_nlist}};
     if (type == index::IndexType::kIvfPq && options.pq_m > 0) params["m"] = options.pq_m;

@@ -61,6 +61,7 @@ TEST(Params, EveryErrorNamesTheParameter) {
       {IndexType::kHnsw, ParamPhase::kBuild, {{"M", 1}}, "'M' = 1 is out of range [2, 2048]"},
       {IndexType::kHnsw, ParamPhase::kBuild, {{"M", 4096}}, "'M'"},
       {IndexType::kHnsw, ParamPhase::kBuild, {{"efConstruction", 0}}, "'efConstruction'"},
+      {IndexType::kHnsw, ParamPhase::kBuild, {{"sq8", 2}}, "'sq8' = 2 is out of range [0, 1]"},
       {IndexType::kHnsw, ParamPhase::kBuild, {{"M", "sixteen"}}, "'M' must be an integer"},
       {IndexType::kHnsw, ParamPhase::kBuild, {{"M", 16.5}}, "'M' must be an integer"},
       {IndexType::kHnsw, ParamPhase::kBuild, {{"M", true}}, "'M' must be an integer"},

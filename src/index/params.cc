@@ -10,6 +10,7 @@ constexpr ParamSpec kHnswParams[] = {
     {"M", ParamPhase::kBuild, 2, 2048, 16, "max neighbours per node on upper layers (2*M on layer 0)"},
     {"efConstruction", ParamPhase::kBuild, 1, 1 << 20, 200, "candidate list size while building"},
     {"seed", ParamPhase::kBuild, 0, INT64_MAX, 42, "seed for level assignment (reproducible builds)"},
+    {"sq8", ParamPhase::kBuild, 0, 1, 0, "1: build and walk the graph on 8-bit codes, re-rank results with exact distances"},
     {"ef", ParamPhase::kSearch, 1, 1 << 20, 64, "candidate list size while searching; must be >= k"},
 };
 constexpr ParamSpec kIvfFlatParams[] = {

@@ -87,10 +87,55 @@ void InnerProductBatch(const float* q, const float* base, size_t n, size_t dim,
   for (size_t r = 0; r < n; ++r) out[r] = InnerProduct(q, base + r * dim, dim);
 }
 
+inline uint32_t HorizontalSumEpi32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return static_cast<uint32_t>(_mm_cvtsi128_si32(s));
+}
+
+// 32 codes per step: |a-b| as bytes (saturating subtractions both ways), widened to 16 bits,
+// then madd squares and adds adjacent pairs into 32-bit lanes.
+uint32_t L2SqrU8(const uint8_t* a, const uint8_t* b, size_t dim) noexcept {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i acc = _mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 32 <= dim; i += 32) {
+    const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i));
+    const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i));
+    const __m256i diff = _mm256_or_si256(_mm256_subs_epu8(va, vb), _mm256_subs_epu8(vb, va));
+    const __m256i lo = _mm256_unpacklo_epi8(diff, zero);
+    const __m256i hi = _mm256_unpackhi_epi8(diff, zero);
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(lo, lo));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(hi, hi));
+  }
+  uint32_t sum = HorizontalSumEpi32(acc);
+  for (; i < dim; ++i) {
+    const int32_t d = static_cast<int32_t>(a[i]) - static_cast<int32_t>(b[i]);
+    sum += static_cast<uint32_t>(d * d);
+  }
+  return sum;
+}
+
+uint32_t DotU8(const uint8_t* a, const uint8_t* b, size_t dim) noexcept {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i acc = _mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 32 <= dim; i += 32) {
+    const __m256i va = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i));
+    const __m256i vb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_unpacklo_epi8(va, zero), _mm256_unpacklo_epi8(vb, zero)));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_unpackhi_epi8(va, zero), _mm256_unpackhi_epi8(vb, zero)));
+  }
+  uint32_t sum = HorizontalSumEpi32(acc);
+  for (; i < dim; ++i) sum += static_cast<uint32_t>(a[i]) * b[i];
+  return sum;
+}
+
 }  // namespace
 
 namespace internal {
-const DistanceFns kAvx2Fns = {L2Sqr, InnerProduct, Cosine, L2SqrBatch, InnerProductBatch};
+const DistanceFns kAvx2Fns = {L2Sqr, InnerProduct, Cosine, L2SqrBatch, InnerProductBatch, L2SqrU8, DotU8};
 }  // namespace internal
 
 }  // namespace tessera::simd

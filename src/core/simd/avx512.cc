@@ -1,4 +1,4 @@
-// AVX-512F kernels. Compiled with -mavx512f -mfma (see CMakeLists.txt); only called after
+// AVX-512F/BW kernels. Compiled with -mavx512f -mavx512bw -mfma (see CMakeLists.txt); only called after
 // dispatch.cc has checked CPUID and OS support for the ZMM state. Tails use masked loads,
 // so no scalar remainder loop is needed.
 // GCC 12's AVX-512 headers use _mm512_undefined_*() in a way that trips -Wuninitialized at
@@ -83,10 +83,45 @@ void InnerProductBatch(const float* q, const float* base, size_t n, size_t dim,
   for (size_t r = 0; r < n; ++r) out[r] = InnerProduct(q, base + r * dim, dim);
 }
 
+inline __mmask64 TailMask64(size_t remaining) {
+  return remaining >= 64 ? ~__mmask64{0} : ((__mmask64{1} << remaining) - 1);
+}
+
+// 64 codes per step (AVX-512BW): |a-b| as bytes, widened to 16 bits, madd into 32-bit lanes.
+// The tail is a masked load, so no scalar loop.
+uint32_t L2SqrU8(const uint8_t* a, const uint8_t* b, size_t dim) noexcept {
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i acc = _mm512_setzero_si512();
+  for (size_t i = 0; i < dim; i += 64) {
+    const __mmask64 m = TailMask64(dim - i);
+    const __m512i va = _mm512_maskz_loadu_epi8(m, a + i);
+    const __m512i vb = _mm512_maskz_loadu_epi8(m, b + i);
+    const __m512i diff = _mm512_or_si512(_mm512_subs_epu8(va, vb), _mm512_subs_epu8(vb, va));
+    const __m512i lo = _mm512_unpacklo_epi8(diff, zero);
+    const __m512i hi = _mm512_unpackhi_epi8(diff, zero);
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(lo, lo));
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(hi, hi));
+  }
+  return static_cast<uint32_t>(_mm512_reduce_add_epi32(acc));
+}
+
+uint32_t DotU8(const uint8_t* a, const uint8_t* b, size_t dim) noexcept {
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i acc = _mm512_setzero_si512();
+  for (size_t i = 0; i < dim; i += 64) {
+    const __mmask64 m = TailMask64(dim - i);
+    const __m512i va = _mm512_maskz_loadu_epi8(m, a + i);
+    const __m512i vb = _mm512_maskz_loadu_epi8(m, b + i);
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_unpacklo_epi8(va, zero), _mm512_unpacklo_epi8(vb, zero)));
+    acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_unpackhi_epi8(va, zero), _mm512_unpackhi_epi8(vb, zero)));
+  }
+  return static_cast<uint32_t>(_mm512_reduce_add_epi32(acc));
+}
+
 }  // namespace
 
 namespace internal {
-const DistanceFns kAvx512Fns = {L2Sqr, InnerProduct, Cosine, L2SqrBatch, InnerProductBatch};
+const DistanceFns kAvx512Fns = {L2Sqr, InnerProduct, Cosine, L2SqrBatch, InnerProductBatch, L2SqrU8, DotU8};
 }  // namespace internal
 
 }  // namespace tessera::simd

@@ -57,7 +57,8 @@ Level DetectCpuLevel() {
   if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return Level::kScalar;
   const bool avx2 = ebx & bit_AVX2;
   const bool avx512f = ebx & bit_AVX512F;
-  if (avx512f && fma && zmm_state) return Level::kAvx512;
+  const bool avx512bw = ebx & bit_AVX512BW;
+  if (avx512f && avx512bw && fma && zmm_state) return Level::kAvx512;
   if (avx2 && fma && ymm_state) return Level::kAvx2;
   return Level::kScalar;
 }

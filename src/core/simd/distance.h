@@ -27,6 +27,11 @@ struct DistanceFns {
   /// out[i] = inner_product(query, base + i*dim).
   void (*inner_product_batch)(const float* query, const float* base, size_t n, size_t dim,
                               float* out) noexcept;
+  /// sum((a_i - b_i)^2) over uint8 codes (scalar-quantised vectors). Exact in integers;
+  /// cannot overflow for dim <= 66051.
+  uint32_t (*l2_sqr_u8)(const uint8_t* a, const uint8_t* b, size_t dim) noexcept;
+  /// sum(a_i * b_i) over uint8 codes. Exact; cannot overflow for dim <= 66051.
+  uint32_t (*dot_u8)(const uint8_t* a, const uint8_t* b, size_t dim) noexcept;
 };
 
 /// The kernels in use: chosen once, on first call, as the highest level the CPU supports

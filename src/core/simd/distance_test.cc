@@ -60,6 +60,25 @@ TEST_P(DistanceLevels, BatchMatchesSingle) {
   }
 }
 
+TEST_P(DistanceLevels, Uint8KernelsMatchScalar) {
+  const DistanceFns* fns = ForLevel(GetParam());
+  if (fns == nullptr) GTEST_SKIP() << "CPU lacks " << LevelName(GetParam());
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (size_t dim : {1, 3, 17, 63, 64, 65, 127, 784, 1536}) {
+    std::vector<uint8_t> a(dim + 1), b(dim);
+    for (auto& x : a) x = static_cast<uint8_t>(byte(rng));
+    for (auto& x : b) x = static_cast<uint8_t>(byte(rng));
+    EXPECT_EQ(internal::kScalarFns.l2_sqr_u8(a.data(), b.data(), dim), fns->l2_sqr_u8(a.data(), b.data(), dim)) << dim;
+    EXPECT_EQ(internal::kScalarFns.dot_u8(a.data(), b.data(), dim), fns->dot_u8(a.data(), b.data(), dim)) << dim;
+    EXPECT_EQ(internal::kScalarFns.l2_sqr_u8(a.data() + 1, b.data(), dim), fns->l2_sqr_u8(a.data() + 1, b.data(), dim)) << dim;
+  }
+  // Extremes: every lane at its maximum must not overflow.
+  std::vector<uint8_t> zeros(1536, 0), full(1536, 255);
+  EXPECT_EQ(fns->l2_sqr_u8(zeros.data(), full.data(), 1536), 1536u * 255u * 255u);
+  EXPECT_EQ(fns->dot_u8(full.data(), full.data(), 1536), 1536u * 255u * 255u);
+}
+
 TEST_P(DistanceLevels, KnownValues) {
   const DistanceFns* fns = ForLevel(GetParam());
   if (fns == nullptr) GTEST_SKIP();

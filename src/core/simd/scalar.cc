@@ -41,10 +41,25 @@ void InnerProductBatch(const float* q, const float* base, size_t n, size_t dim,
   for (size_t i = 0; i < n; ++i) out[i] = InnerProduct(q, base + i * dim, dim);
 }
 
+uint32_t L2SqrU8(const uint8_t* a, const uint8_t* b, size_t dim) noexcept {
+  uint32_t sum = 0;
+  for (size_t i = 0; i < dim; ++i) {
+    const int32_t d = static_cast<int32_t>(a[i]) - static_cast<int32_t>(b[i]);
+    sum += static_cast<uint32_t>(d * d);
+  }
+  return sum;
+}
+
+uint32_t DotU8(const uint8_t* a, const uint8_t* b, size_t dim) noexcept {
+  uint32_t sum = 0;
+  for (size_t i = 0; i < dim; ++i) sum += static_cast<uint32_t>(a[i]) * b[i];
+  return sum;
+}
+
 }  // namespace
 
 namespace internal {
-const DistanceFns kScalarFns = {L2Sqr, InnerProduct, Cosine, L2SqrBatch, InnerProductBatch};
+const DistanceFns kScalarFns = {L2Sqr, InnerProduct, Cosine, L2SqrBatch, InnerProductBatch, L2SqrU8, DotU8};
 }  // namespace internal
 
 }  // namespace tessera::simd

@@ -13,6 +13,7 @@
 #include "index/hnsw/graph.h"
 #include "index/hnsw/visited_pool.h"
 #include "index/params.h"
+#include "index/quant/uniform_quantizer.h"
 #include "index/search_util.h"
 #include "index/vector_store.h"
 
@@ -29,6 +30,14 @@ constexpr int kMaxLevel = 30;
 // mostly-rejected nodes, and it cannot lose recall.
 constexpr size_t kExactScanMaxRows = 2048;
 constexpr double kExactScanMaxFraction = 0.02;
+
+// A query as the distance functions see it: the float vector, and its uint8 codes (with their
+// sum, for IP) when the index traverses on quantised vectors.
+struct Query {
+  const float* vec;
+  const uint8_t* code = nullptr;
+  uint32_t code_sum = 0;
+};
 
 struct Candidate {
   float score;
@@ -61,8 +70,10 @@ class HnswIndex final : public Index {
         m_(params_["M"].get<size_t>()),
         ef_construction_(params_["efConstruction"].get<size_t>()),
         seed_(params_["seed"].get<uint64_t>()),
+        sq8_(params_["sq8"].get<int>() != 0),
         level_mult_(1.0 / std::log(static_cast<double>(std::max<size_t>(m_, 2)))),
         distance_(metric == MetricType::kL2 ? simd::Active().l2_sqr : simd::Active().inner_product),
+        code_distance_(metric == MetricType::kL2 ? simd::Active().l2_sqr_u8 : simd::Active().dot_u8),
         vectors_(dim, metric),
         graph_(m_),
         visited_(0) {}
@@ -87,6 +98,12 @@ class HnswIndex final : public Index {
     }
     const size_t first = size();
     vectors_.Append(data, n);
+    if (sq8_) {
+      // The range comes from the first batch; later rows outside it are clamped (search
+      // re-ranks with exact distances, so clamping costs recall only in the walk).
+      if (first == 0) quantizer_.Train(vectors_.row(0), n, dim());
+      EncodeRows(first);
+    }
     std::vector<uint8_t> levels(n);
     for (size_t i = 0; i < n; ++i) levels[i] = RandomLevel(first + i);
     graph_.AddNodes(levels);
@@ -137,12 +154,19 @@ class HnswIndex final : public Index {
     return result;
   }
 
-  size_t MemoryUsage() const override { return vectors_.MemoryUsage() + graph_.MemoryUsage(); }
+  size_t MemoryUsage() const override {
+    return vectors_.MemoryUsage() + graph_.MemoryUsage() + codes_.capacity() +
+           code_sums_.capacity() * sizeof(uint32_t);
+  }
 
  protected:
   Status SerializePayload(BlobWriter& out) const override {
     graph_.Serialize(out);
     out.PutArray(std::span<const float>(vectors_.data(), vectors_.size() * dim()));
+    if (sq8_) {
+      out.Put<float>(quantizer_.lo());
+      out.Put<float>(quantizer_.scale());
+    }
     return Status::OK();
   }
 
@@ -153,6 +177,16 @@ class HnswIndex final : public Index {
     // Rows were normalised when first added; appending normalises again, which for unit
     // vectors changes nothing beyond rounding.
     vectors_.Append(data.data(), rows);
+    if (sq8_) {
+      float lo = 0, scale = 0;
+      TESSERA_RETURN_IF_ERROR(in.Get(&lo, "HNSW quantizer lo"));
+      TESSERA_RETURN_IF_ERROR(in.Get(&scale, "HNSW quantizer scale"));
+      if (!std::isfinite(lo) || !std::isfinite(scale) || scale <= 0) {
+        return Status::DataLoss("HNSW quantizer range is invalid");
+      }
+      quantizer_.Restore(lo, scale);
+      EncodeRows(0);  // codes are derived data: recomputed, not stored
+    }
     visited_.Resize(rows);
     return Status::OK();
   }
@@ -165,15 +199,61 @@ class HnswIndex final : public Index {
     return static_cast<uint8_t>(std::min(level, kMaxLevel));
   }
 
-  float Score(const float* query, uint32_t node) const {
+  void EncodeRows(size_t first) {
+    codes_.resize(size() * dim());
+    code_sums_.resize(size());
+    for (size_t i = first; i < size(); ++i) {
+      uint8_t* code = codes_.data() + i * dim();
+      quantizer_.Encode(vectors_.row(i), dim(), code);
+      code_sums_[i] = 0;
+      for (size_t j = 0; j < dim(); ++j) code_sums_[i] += code[j];
+    }
+  }
+
+  const uint8_t* Code(uint32_t node) const { return codes_.data() + size_t{node} * dim(); }
+
+  Query MakeQuery(const float* vec, std::vector<uint8_t>* code_buffer) const {
+    Query q{vec};
+    if (sq8_) {
+      code_buffer->resize(dim());
+      quantizer_.Encode(vec, dim(), code_buffer->data());
+      q.code = code_buffer->data();
+      for (uint8_t c : *code_buffer) q.code_sum += c;
+    }
+    return q;
+  }
+  Query NodeQuery(uint32_t node) const {
+    return sq8_ ? Query{vectors_.row(node), Code(node), code_sums_[node]} : Query{vectors_.row(node)};
+  }
+
+  // Exact score (smaller is better) from the float vectors.
+  float ExactScore(const float* query, uint32_t node) const {
     const float d = distance_(query, vectors_.row(node), dim());
     return metric_ == MetricType::kL2 ? d : -d;
   }
-  float Score(uint32_t a, uint32_t b) const { return Score(vectors_.row(a), b); }
+
+  // The score the graph walk uses: exact, or from uint8 codes when sq8 is on. With codes,
+  // L2 is sum((qc - c)^2) (the true distance / scale^2, same order); IP expands
+  // (lo + s*qc).(lo + s*c) = d*lo^2 + lo*s*(sum qc + sum c) + s^2 * qc.c.
+  float Score(const Query& query, uint32_t node) const {
+    if (!sq8_) return ExactScore(query.vec, node);
+    const uint32_t raw = code_distance_(query.code, Code(node), dim());
+    if (metric_ == MetricType::kL2) return static_cast<float>(raw);
+    const float lo = quantizer_.lo(), s = quantizer_.scale();
+    return -(static_cast<float>(dim()) * lo * lo +
+             lo * s * static_cast<float>(query.code_sum + code_sums_[node]) +
+             s * s * static_cast<float>(raw));
+  }
+  float Score(uint32_t a, uint32_t b) const { return Score(NodeQuery(a), b); }
+
+  // What the walk reads for a node's distance: prefetch its first cache line.
+  const void* ScoreData(uint32_t node) const {
+    return sq8_ ? static_cast<const void*>(Code(node)) : static_cast<const void*>(vectors_.row(node));
+  }
 
   // Greedy walk on one upper layer: moves to the closest neighbour until none is closer.
   template <bool kLocked>
-  Candidate GreedyClosest(const float* query, Candidate current, int layer, SearchStats* stats) const {
+  Candidate GreedyClosest(const Query& query, Candidate current, int layer, SearchStats* stats) const {
     uint32_t buffer[2 * 2048 + 1];  // 2M + count, M <= 2048
     for (bool changed = true; changed;) {
       changed = false;
@@ -210,7 +290,7 @@ class HnswIndex final : public Index {
   // passing nodes in `top`, a max-heap by score (FartherOnTop). `candidates` is scratch.
   // Both vectors are reused across calls, so a search allocates nothing once warm.
   template <bool kLocked>
-  void SearchLayer(const float* query, Candidate entry, size_t ef, int layer,
+  void SearchLayer(const Query& query, Candidate entry, size_t ef, int layer,
                    const core::Bitset* skip, VisitedTable& visited, SearchStats* stats,
                    std::vector<Candidate>& top, std::vector<Candidate>& candidates) const {
     top.clear();
@@ -228,12 +308,12 @@ class HnswIndex final : public Index {
       ++stats->nodes_visited;
       const uint32_t* list = ReadList<kLocked>(current.node, layer, buffer);
       const uint32_t count = list[0];
-      if (count > 0) Prefetch(vectors_.row(list[1]));
+      if (count > 0) Prefetch(ScoreData(list[1]));
       for (uint32_t j = 1; j <= count; ++j) {
         const uint32_t neighbour = list[j];
         if (j < count) {
           Prefetch(visited.tag_address(list[j + 1]));
-          Prefetch(vectors_.row(list[j + 1]));
+          Prefetch(ScoreData(list[j + 1]));
         }
         if (visited.TestAndVisit(neighbour)) continue;
         const float score = Score(query, neighbour);
@@ -258,14 +338,17 @@ class HnswIndex final : public Index {
   struct Scratch {
     std::vector<Candidate> top;
     std::vector<Candidate> candidates;
+    std::vector<uint8_t> query_code;
   };
   static Scratch& ThreadScratch() {
     thread_local Scratch scratch;
     return scratch;
   }
 
-  core::TopK GraphSearch(const float* query, size_t k, size_t ef, const core::Bitset* skip,
+  core::TopK GraphSearch(const float* vec, size_t k, size_t ef, const core::Bitset* skip,
                          SearchStats* stats) const {
+    Scratch& scratch = ThreadScratch();
+    const Query query = MakeQuery(vec, &scratch.query_code);
     const uint32_t ep = graph_.entry_point();
     Candidate current{Score(query, ep), ep};
     ++stats->distances_computed;
@@ -273,10 +356,13 @@ class HnswIndex final : public Index {
       current = GreedyClosest<false>(query, current, layer, stats);
     }
     auto visited = visited_.Acquire();
-    Scratch& scratch = ThreadScratch();
     SearchLayer<false>(query, current, ef, 0, skip, *visited, stats, scratch.top, scratch.candidates);
     core::TopK top(k);
-    for (const Candidate& c : scratch.top) top.Push(c.node, c.score);
+    for (const Candidate& c : scratch.top) {
+      // Quantised walks re-rank their ef candidates with exact distances.
+      top.Push(c.node, sq8_ ? ExactScore(vec, c.node) : c.score);
+    }
+    if (sq8_) stats->distances_computed += scratch.top.size();
     return top;
   }
 
@@ -284,7 +370,7 @@ class HnswIndex final : public Index {
                        SearchStats* stats) const {
     core::TopK top(k);
     ForEachPassingRow(skip, size(), [&](size_t row) {
-      top.Push(static_cast<int64_t>(row), Score(query, static_cast<uint32_t>(row)));
+      top.Push(static_cast<int64_t>(row), ExactScore(query, static_cast<uint32_t>(row)));
       ++stats->distances_computed;
     });
     return top;
@@ -339,7 +425,7 @@ class HnswIndex final : public Index {
   // Inserts one node (Algorithm 1 of the paper). Safe to run concurrently for different nodes.
   void Insert(uint32_t node) {
     SearchStats stats;
-    const float* query = vectors_.row(node);
+    const Query query = NodeQuery(node);
     const int level = graph_.level(node);
     uint32_t entry;
     int top_level;
@@ -384,11 +470,17 @@ class HnswIndex final : public Index {
   size_t m_;
   size_t ef_construction_;
   uint64_t seed_;
+  bool sq8_;  // walk the graph on uint8 codes, re-rank with floats
   double level_mult_;
   // The kernel, looked up once: L2 squared distance, or the inner product (IP, COSINE).
   float (*distance_)(const float*, const float*, size_t) noexcept;
+  // With sq8: the uint8 kernel (L2: squared code difference; IP and COSINE: code dot product).
+  uint32_t (*code_distance_)(const uint8_t*, const uint8_t*, size_t) noexcept;
   VectorStore vectors_;
   Graph graph_;
+  UniformQuantizer8 quantizer_;        // sq8 only
+  std::vector<uint8_t> codes_;         // sq8 only: size() * dim() codes
+  std::vector<uint32_t> code_sums_;    // sq8 only: sum of each row's codes (for IP)
   mutable hnsw::VisitedPool visited_;
   std::mutex entry_mu_;  // guards the entry point during construction
 };
