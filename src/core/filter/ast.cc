@@ -41,13 +41,13 @@ std::string_view ArithOpName(ArithOp op) {
 
 std::string ValueExpr::DebugString() const {
   switch (kind) {
-    case Kind::kLiteral: return literal.dump();
+    case Kind::kLiteral: return literal.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     case Kind::kField: {
       // A dynamic key is stored as $meta with the key as path[0].
       std::string s = field_index < 0 ? std::string("$meta") : field_name;
       for (size_t i = 0; i < path.size(); ++i) {
         if (const auto* key = std::get_if<std::string>(&path[i])) {
-          s.append("[").append(nlohmann::json(*key).dump()).append("]");
+          s.append("[").append(nlohmann::json(*key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).append("]");
         } else {
           s.append("[").append(std::to_string(std::get<int64_t>(path[i]))).append("]");
         }
@@ -65,7 +65,7 @@ std::string ValueExpr::DebugString() const {
 std::string Expr::DebugString() const {
   auto list = [](const std::vector<nlohmann::json>& v) {
     std::string s = "[";
-    for (size_t i = 0; i < v.size(); ++i) s.append(i ? "," : "").append(v[i].dump());
+    for (size_t i = 0; i < v.size(); ++i) s.append(i ? "," : "").append(v[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return s.append("]");
   };
   switch (kind) {
@@ -73,7 +73,7 @@ std::string Expr::DebugString() const {
     case Kind::kCompare:
       return Cat({"(", CompareOpName(compare_op), " ", lhs->DebugString(), " ", rhs->DebugString(), ")"});
     case Kind::kIn: return Cat({negated ? "(not_in " : "(in ", operand->DebugString(), " ", list(values), ")"});
-    case Kind::kLike: return Cat({"(like ", operand->DebugString(), " ", nlohmann::json(pattern).dump(), ")"});
+    case Kind::kLike: return Cat({"(like ", operand->DebugString(), " ", nlohmann::json(pattern).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), ")"});
     case Kind::kIsNull: return Cat({negated ? "(is_not_null " : "(is_null ", operand->DebugString(), ")"});
     case Kind::kArrayContains: {
       const char* name = contains_mode == ContainsMode::kOne   ? "(array_contains "

@@ -6,6 +6,8 @@
 #include <limits>
 #include <string>
 
+#include "core/utf8.h"
+
 namespace tessera::core::filter {
 namespace {
 
@@ -247,6 +249,7 @@ class Lexer {
           return ParseError(esc_pos, in_.substr(esc_pos, 2), "unknown escape sequence");
       }
     }
+    if (!IsValidUtf8(out)) return ParseError(start, in_.substr(start, 16), "string literal is not valid UTF-8");
     t->kind = TokenKind::kString;
     t->string_value = std::move(out);
     return Status::OK();
@@ -265,7 +268,21 @@ Status ParseError(size_t pos, std::string_view near, std::string_view message) {
   if (near.empty()) {
     msg += " near end of input";
   } else {
-    msg += " near '" + std::string(near.substr(0, 32)) + "'";
+    // Quote the token with control and non-ASCII bytes escaped, so the message is printable
+    // and valid UTF-8 whatever the input was.
+    msg += " near '";
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (char c : near.substr(0, 32)) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u >= 0x7F) {
+        msg += "\\x";
+        msg += kHex[u >> 4];
+        msg += kHex[u & 15];
+      } else {
+        msg += c;
+      }
+    }
+    msg += "'";
   }
   msg += ": ";
   msg += message;

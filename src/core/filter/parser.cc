@@ -85,7 +85,7 @@ std::string FieldOf(const ValueExpr& v) {
 
 std::string Describe(const ValueExpr& v) {
   switch (v.kind) {
-    case ValueExpr::Kind::kLiteral: return std::string(TypeName(v.type)) + " literal " + v.literal.dump();
+    case ValueExpr::Kind::kLiteral: return std::string(TypeName(v.type)) + " literal " + v.literal.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     case ValueExpr::Kind::kField: return "field '" + v.field_name + "' (" + std::string(TypeName(v.type)) + ")";
     case ValueExpr::Kind::kArrayLength: return "array_length(" + FieldOf(v) + ")";
     default: {
@@ -402,7 +402,7 @@ class Parser {
     for (const json& v : values) {
       if (!Compatible(t, TypeOfLiteral(v))) {
         return ErrorAt(at, "type mismatch: " + Describe(target) + " cannot match " +
-                               std::string(TypeName(TypeOfLiteral(v))) + " value " + v.dump());
+                               std::string(TypeName(TypeOfLiteral(v))) + " value " + v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
     }
     return Status::OK();
