@@ -22,11 +22,18 @@ Level CapFromEnvironment(Level cpu) {
   if (want == "scalar") cap = Level::kScalar;
   else if (want == "avx2") cap = Level::kAvx2;
   else if (want == "avx512") cap = Level::kAvx512;
+  else if (want == "avx512_vnni") cap = Level::kAvx512Vnni;
   return cap < cpu ? cap : cpu;  // the variable can only lower the level
 }
 
 const DistanceFns& FnsOf(Level level) {
+  static const DistanceFns kAvx512VnniFns = [] {
+    DistanceFns fns = internal::kAvx512Fns;
+    fns.dot_u8 = internal::kAvx512VnniDotU8;
+    return fns;
+  }();
   switch (level) {
+    case Level::kAvx512Vnni: return kAvx512VnniFns;
     case Level::kAvx512: return internal::kAvx512Fns;
     case Level::kAvx2: return internal::kAvx2Fns;
     case Level::kScalar: break;
@@ -41,6 +48,7 @@ std::string_view LevelName(Level level) {
     case Level::kScalar: return "scalar";
     case Level::kAvx2: return "avx2";
     case Level::kAvx512: return "avx512";
+    case Level::kAvx512Vnni: return "avx512_vnni";
   }
   return "unknown";
 }
@@ -58,6 +66,8 @@ Level DetectCpuLevel() {
   const bool avx2 = ebx & bit_AVX2;
   const bool avx512f = ebx & bit_AVX512F;
   const bool avx512bw = ebx & bit_AVX512BW;
+  const bool avx512vnni = ecx & bit_AVX512VNNI;
+  if (avx512f && avx512bw && avx512vnni && fma && zmm_state) return Level::kAvx512Vnni;
   if (avx512f && avx512bw && fma && zmm_state) return Level::kAvx512;
   if (avx2 && fma && ymm_state) return Level::kAvx2;
   return Level::kScalar;

@@ -7,7 +7,7 @@
 namespace tessera::simd {
 
 /// Instruction-set levels with a compiled kernel set, lowest first.
-enum class Level : uint8_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+enum class Level : uint8_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3 };
 
 std::string_view LevelName(Level level);
 
@@ -35,7 +35,8 @@ struct DistanceFns {
 };
 
 /// The kernels in use: chosen once, on first call, as the highest level the CPU supports
-/// (CPUID), capped by the environment variable TESSERA_SIMD_LEVEL (scalar, avx2, avx512)
+/// (CPUID), capped by the environment variable TESSERA_SIMD_LEVEL (scalar, avx2, avx512,
+/// avx512_vnni)
 /// when set. Thread-safe.
 const DistanceFns& Active();
 Level ActiveLevel();
@@ -52,6 +53,8 @@ namespace internal {
 extern const DistanceFns kScalarFns;
 extern const DistanceFns kAvx2Fns;
 extern const DistanceFns kAvx512Fns;
+// The VNNI level is the AVX-512 set with this uint8 dot product.
+extern uint32_t (*const kAvx512VnniDotU8)(const uint8_t*, const uint8_t*, size_t) noexcept;
 }  // namespace internal
 
 }  // namespace tessera::simd

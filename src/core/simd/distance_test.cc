@@ -90,7 +90,7 @@ TEST_P(DistanceLevels, KnownValues) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllLevels, DistanceLevels,
-                         ::testing::Values(Level::kScalar, Level::kAvx2, Level::kAvx512),
+                         ::testing::Values(Level::kScalar, Level::kAvx2, Level::kAvx512, Level::kAvx512Vnni),
                          [](const auto& info) { return std::string(LevelName(info.param)); });
 
 // Run by ctest once without the variable and once with TESSERA_SIMD_LEVEL=scalar and =avx2
@@ -103,6 +103,8 @@ TEST(Dispatch, EnvironmentVariableCapsLevel) {
     EXPECT_EQ(&Active(), &internal::kScalarFns);
   } else if (want == "avx2") {
     EXPECT_EQ(ActiveLevel(), std::min(Level::kAvx2, DetectCpuLevel()));
+  } else if (want == "avx512") {
+    EXPECT_EQ(ActiveLevel(), std::min(Level::kAvx512, DetectCpuLevel()));
   } else {
     EXPECT_EQ(ActiveLevel(), DetectCpuLevel());
   }

@@ -36,7 +36,8 @@ constexpr double kExactScanMaxFraction = 0.02;
 struct Query {
   const float* vec;
   const uint8_t* code = nullptr;
-  uint32_t code_sum = 0;
+  uint32_t code_sum = 0;   // sum of codes (IP)
+  uint32_t code_norm = 0;  // sum of squared codes (L2)
 };
 
 struct Candidate {
@@ -73,7 +74,7 @@ class HnswIndex final : public Index {
         sq8_(params_["sq8"].get<int>() != 0),
         level_mult_(1.0 / std::log(static_cast<double>(std::max<size_t>(m_, 2)))),
         distance_(metric == MetricType::kL2 ? simd::Active().l2_sqr : simd::Active().inner_product),
-        code_distance_(metric == MetricType::kL2 ? simd::Active().l2_sqr_u8 : simd::Active().dot_u8),
+        code_dot_(simd::Active().dot_u8),
         vectors_(dim, metric),
         graph_(m_),
         visited_(0) {}
@@ -156,7 +157,7 @@ class HnswIndex final : public Index {
 
   size_t MemoryUsage() const override {
     return vectors_.MemoryUsage() + graph_.MemoryUsage() + codes_.capacity() +
-           code_sums_.capacity() * sizeof(uint32_t);
+           (code_sums_.capacity() + code_norms_.capacity()) * sizeof(uint32_t);
   }
 
  protected:
@@ -202,11 +203,16 @@ class HnswIndex final : public Index {
   void EncodeRows(size_t first) {
     codes_.resize(size() * dim());
     code_sums_.resize(size());
+    code_norms_.resize(size());
     for (size_t i = first; i < size(); ++i) {
       uint8_t* code = codes_.data() + i * dim();
       quantizer_.Encode(vectors_.row(i), dim(), code);
       code_sums_[i] = 0;
-      for (size_t j = 0; j < dim(); ++j) code_sums_[i] += code[j];
+      code_norms_[i] = 0;
+      for (size_t j = 0; j < dim(); ++j) {
+        code_sums_[i] += code[j];
+        code_norms_[i] += uint32_t{code[j]} * code[j];
+      }
     }
   }
 
@@ -218,12 +224,16 @@ class HnswIndex final : public Index {
       code_buffer->resize(dim());
       quantizer_.Encode(vec, dim(), code_buffer->data());
       q.code = code_buffer->data();
-      for (uint8_t c : *code_buffer) q.code_sum += c;
+      for (uint8_t c : *code_buffer) {
+        q.code_sum += c;
+        q.code_norm += uint32_t{c} * c;
+      }
     }
     return q;
   }
   Query NodeQuery(uint32_t node) const {
-    return sq8_ ? Query{vectors_.row(node), Code(node), code_sums_[node]} : Query{vectors_.row(node)};
+    return sq8_ ? Query{vectors_.row(node), Code(node), code_sums_[node], code_norms_[node]}
+                : Query{vectors_.row(node)};
   }
 
   // Exact score (smaller is better) from the float vectors.
@@ -232,13 +242,16 @@ class HnswIndex final : public Index {
     return metric_ == MetricType::kL2 ? d : -d;
   }
 
-  // The score the graph walk uses: exact, or from uint8 codes when sq8 is on. With codes,
-  // L2 is sum((qc - c)^2) (the true distance / scale^2, same order); IP expands
+  // The score the graph walk uses: exact, or from uint8 codes when sq8 is on. Both metrics
+  // use one integer dot product of codes (VNNI-friendly): L2 is |qc|^2 + |c|^2 - 2 qc.c
+  // (the true distance / scale^2, same order); IP expands
   // (lo + s*qc).(lo + s*c) = d*lo^2 + lo*s*(sum qc + sum c) + s^2 * qc.c.
   float Score(const Query& query, uint32_t node) const {
     if (!sq8_) return ExactScore(query.vec, node);
-    const uint32_t raw = code_distance_(query.code, Code(node), dim());
-    if (metric_ == MetricType::kL2) return static_cast<float>(raw);
+    const uint32_t raw = code_dot_(query.code, Code(node), dim());
+    if (metric_ == MetricType::kL2) {
+      return static_cast<float>(int64_t{query.code_norm} + code_norms_[node] - 2 * int64_t{raw});
+    }
     const float lo = quantizer_.lo(), s = quantizer_.scale();
     return -(static_cast<float>(dim()) * lo * lo +
              lo * s * static_cast<float>(query.code_sum + code_sums_[node]) +
@@ -474,13 +487,14 @@ class HnswIndex final : public Index {
   double level_mult_;
   // The kernel, looked up once: L2 squared distance, or the inner product (IP, COSINE).
   float (*distance_)(const float*, const float*, size_t) noexcept;
-  // With sq8: the uint8 kernel (L2: squared code difference; IP and COSINE: code dot product).
-  uint32_t (*code_distance_)(const uint8_t*, const uint8_t*, size_t) noexcept;
+  // With sq8: the uint8 dot product of codes.
+  uint32_t (*code_dot_)(const uint8_t*, const uint8_t*, size_t) noexcept;
   VectorStore vectors_;
   Graph graph_;
   UniformQuantizer8 quantizer_;        // sq8 only
   std::vector<uint8_t> codes_;         // sq8 only: size() * dim() codes
   std::vector<uint32_t> code_sums_;    // sq8 only: sum of each row's codes (for IP)
+  std::vector<uint32_t> code_norms_;   // sq8 only: sum of each row's squared codes (for L2)
   mutable hnsw::VisitedPool visited_;
   std::mutex entry_mu_;  // guards the entry point during construction
 };
