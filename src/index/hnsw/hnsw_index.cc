@@ -144,8 +144,11 @@ class HnswIndex final : public Index {
     std::atomic<uint64_t> distances{0}, visited{0};
     RunPerQuery(request, [&](size_t q) {
       SearchStats stats;
-      core::TopK top = exact ? ExactScan(queries.row(q), request.k, *skip, &stats)
+      core::TopK top = exact ? ExactScan(queries.row(q), request.k, skip, &stats)
                              : GraphSearch(queries.row(q), request.k, ef, skip, &stats);
+      // The contract: k results whenever k rows pass. A filtered walk can fall short when
+      // passing rows sit where no link leads; then answer exactly.
+      if (top.size() < std::min(request.k, passing)) top = ExactScan(queries.row(q), request.k, skip, &stats);
       StoreTopK(metric_, q, &top, &result);
       distances += stats.distances_computed;
       visited += stats.nodes_visited;
@@ -379,13 +382,19 @@ class HnswIndex final : public Index {
     return top;
   }
 
-  core::TopK ExactScan(const float* query, size_t k, const core::Bitset& skip,
+  // Exact answer over the passing rows (all rows when `skip` is null).
+  core::TopK ExactScan(const float* query, size_t k, const core::Bitset* skip,
                        SearchStats* stats) const {
     core::TopK top(k);
-    ForEachPassingRow(skip, size(), [&](size_t row) {
+    auto push = [&](size_t row) {
       top.Push(static_cast<int64_t>(row), ExactScore(query, static_cast<uint32_t>(row)));
       ++stats->distances_computed;
-    });
+    };
+    if (skip != nullptr) {
+      ForEachPassingRow(*skip, size(), push);
+    } else {
+      for (size_t row = 0; row < size(); ++row) push(row);
+    }
     return top;
   }
 
