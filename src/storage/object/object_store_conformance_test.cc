@@ -1,8 +1,8 @@
 // The ObjectStore conformance suite: the same cases against every implementation.
 //
 // To add an implementation, write a factory (a class with
-// `Result<ObjectStore*> Create(const std::filesystem::path& scratch)` that owns what it makes,
-// and `static constexpr bool kHasLocalRoot`) and add it to `Implementations` below. A
+// `Result<ObjectStore*> Create(const std::filesystem::path& scratch)` that owns what it makes)
+// and add it to `Implementations` below (and a name to FactoryNames). A
 // factory for a remote store (S3) returns Unavailable from Create when no endpoint is
 // configured; the suite then skips instead of failing.
 
@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/object/disk_cache.h"
+#include "storage/object/fault_injecting_object_store.h"
 #include "storage/object/local_object_store.h"
 #include "storage/object/memory_object_store.h"
 #include "storage/object/object_store.h"
@@ -68,7 +69,19 @@ class DiskCacheStoreFactory {
   std::unique_ptr<DiskCache> cache_;
 };
 
-using Implementations = ::testing::Types<MemoryStoreFactory, LocalStoreFactory, DiskCacheStoreFactory>;
+// A fault-injecting wrapper with no rules must be invisible.
+class FaultInjectingStoreFactory {
+ public:
+  Result<ObjectStore*> Create(const fs::path&) { return &wrapper_; }
+
+ private:
+  MemoryObjectStore backend_;
+  FaultInjectingObjectStore wrapper_{backend_};
+};
+
+// Every implementation the suite runs against: adding one (S3) is one entry here.
+using Implementations = ::testing::Types<MemoryStoreFactory, LocalStoreFactory, DiskCacheStoreFactory,
+                                         FaultInjectingStoreFactory>;
 
 class FactoryNames {
  public:
@@ -77,6 +90,7 @@ class FactoryNames {
     if constexpr (std::is_same_v<T, MemoryStoreFactory>) return "Memory";
     if constexpr (std::is_same_v<T, LocalStoreFactory>) return "Local";
     if constexpr (std::is_same_v<T, DiskCacheStoreFactory>) return "DiskCacheOverMemory";
+    if constexpr (std::is_same_v<T, FaultInjectingStoreFactory>) return "FaultInjectingOverMemory";
     return "Unnamed";
   }
 };
