@@ -35,15 +35,17 @@ test-sanitize: deps
 
 # Until the standalone server lands, `make run` runs the engine benchmark on sift5k.
 run: build
-	$(BUILD_DIR)/src/cli/tessera bench --dataset $(DATASETS)/sift5k-128-euclidean \
-	  --index FLAT,HNSW,IVF_FLAT --engines tessera,hnswlib,faiss
+	$(BUILD_DIR)/bench/tessera-bench --dataset $(DATASETS)/sift5k-128-euclidean \
+	  --index FLAT,HNSW,HNSW_SQ8,IVF_FLAT --engines tessera,hnswlib,faiss --nlist 64 --filters 0.1
 
-# The full benchmark on mnist-784; writes bench/results/mnist.json.
+# The benchmark on mnist-784 (first 1000 queries); writes bench/results/mnist.json and
+# prints the summary that bench/RESULTS.md quotes.
 bench: build
 	mkdir -p bench/results
-	$(BUILD_DIR)/src/cli/tessera bench --dataset $(DATASETS)/mnist-784-euclidean \
-	  --index FLAT,HNSW,IVF_FLAT --engines tessera,hnswlib,faiss --filters 0.5,0.1,0.01 \
-	  --json bench/results/mnist.json
+	$(BUILD_DIR)/bench/tessera-bench --dataset $(DATASETS)/mnist-784-euclidean \
+	  --index FLAT,HNSW,HNSW_SQ8,IVF_FLAT --engines tessera,hnswlib,faiss --filters 0.5,0.1,0.01 \
+	  --queries 1000 --json bench/results/mnist.json
+	python3 bench/summarize.py bench/results/mnist.json
 
 clean:
 	rm -rf $(BUILD_DIR)
