@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -601,8 +602,8 @@ SqliteMetaStore::SqliteMetaStore(std::filesystem::path path, SqliteMetaStoreOpti
       notifier_(std::make_shared<internal::WatchNotifier>()) {}
 
 SqliteMetaStore::~SqliteMetaStore() {
-  TESSERA_CHECK(internal::t_current_watch == nullptr)
-      << "SqliteMetaStore destroyed from inside a watch callback";
+  TESSERA_CHECK(internal::t_current_watch == nullptr || internal::t_current_watch->notifier != notifier_)
+      << "SqliteMetaStore " << path_.string() << " destroyed from inside one of its watch callbacks";
   {
     std::lock_guard<std::mutex> lock(mu_);
     closing_ = true;
@@ -800,7 +801,9 @@ Result<RangeResult> SqliteMetaStore::Range(std::string_view prefix, int64_t limi
       "SELECT key, value, create_revision, mod_revision, version, lease FROM kv "
       "WHERE key >= ?1 ORDER BY key LIMIT ?3";
   TESSERA_ASSIGN_OR_RETURN(Query q, db_->Prepare(end ? kBounded : kUnbounded, "range"));
-  q.BindBlob(1, prefix).Bind(3, limit == 0 ? -1 : limit + 1);
+  // One extra row tells whether the limit cut the result short; -1 is "no limit".
+  const bool unlimited = limit == 0 || limit == std::numeric_limits<int64_t>::max();
+  q.BindBlob(1, prefix).Bind(3, unlimited ? -1 : limit + 1);
   if (end) q.BindBlob(2, *end);
   RangeResult result;
   result.revision = revision_;
