@@ -676,7 +676,9 @@ Status SqliteMetaStore::Init() {
     TESSERA_ASSIGN_OR_RETURN(Query q, db.Prepare("PRAGMA quick_check", "integrity check"));
     TESSERA_ASSIGN_OR_RETURN(bool row, q.Step());
     if (row && q.Text(0) != "ok") {
-      return Status::DataLoss(path_.string() + ": integrity check failed: " + q.Text(0));
+      std::string finding = q.Text(0);
+      std::replace(finding.begin(), finding.end(), '\n', ' ');
+      return Status::DataLoss(path_.string() + ": integrity check failed: " + finding);
     }
   }
   TESSERA_ASSIGN_OR_RETURN(revision_, internal::GetMeta(db, "revision"));
