@@ -11,6 +11,7 @@ packages=(
   libfaiss-dev libopenblas-dev liblapack-dev libomp-dev
   libhnswlib-dev
   libisal-dev libzstd-dev libxxhash-dev
+  libsqlite3-dev
 )
 
 missing=()
