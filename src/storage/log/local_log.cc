@@ -126,12 +126,13 @@ Status ListDir(const std::string& path, std::vector<std::pair<std::string, bool>
 }
 
 /// Recently seen idempotency keys of one channel with the offsets their batch got, bounded
-/// to `capacity` keys (oldest forgotten first).
+/// to `capacity` keys; the least recently inserted is forgotten first.
 class KeyWindow {
  public:
   struct Entry {
     uint64_t first_offset;
     uint64_t count;
+    uint64_t seq = 0;  // insertion number; matches the newest order_ element for this key
   };
   explicit KeyWindow(size_t capacity) : capacity_(capacity) {}
 
@@ -139,21 +140,27 @@ class KeyWindow {
     auto it = entries_.find(std::string(key));
     return it == entries_.end() ? nullptr : &it->second;
   }
-  void Insert(std::string_view key, Entry entry) {
+
+  /// Records `key` (again); a re-inserted key moves to the young end.
+  void Insert(std::string_view key, uint64_t first_offset, uint64_t count) {
     if (capacity_ == 0) return;
-    auto [it, inserted] = entries_.insert_or_assign(std::string(key), entry);
-    if (!inserted) return;  // a re-recorded key keeps its place in the eviction order
-    order_.push_back(it->first);
-    while (order_.size() > capacity_) {
-      entries_.erase(order_.front());
+    const uint64_t seq = next_seq_++;
+    entries_.insert_or_assign(std::string(key), Entry{first_offset, count, seq});
+    order_.emplace_back(std::string(key), seq);
+    while (!order_.empty()) {
+      auto it = entries_.find(order_.front().first);
+      const bool stale = it == entries_.end() || it->second.seq != order_.front().second;
+      if (!stale && entries_.size() <= capacity_) break;
+      if (!stale) entries_.erase(it);
       order_.pop_front();
     }
   }
 
  private:
   size_t capacity_;
+  uint64_t next_seq_ = 0;
   std::unordered_map<std::string, Entry> entries_;
-  std::deque<std::string> order_;
+  std::deque<std::pair<std::string, uint64_t>> order_;  // (key, seq), oldest first
 };
 
 std::vector<uint64_t> OffsetRange(uint64_t first, uint64_t count) {
@@ -517,7 +524,7 @@ Status LocalLog::RecoverChannel(Channel& ch) {
         in_batch = false;
         good_end = pos;
         good_next = expected;
-        if (!batch_key.empty()) ch.window.Insert(batch_key, {batch_first, expected - batch_first});
+        if (!batch_key.empty()) ch.window.Insert(batch_key, batch_first, expected - batch_first);
       }
     }
     if (in_batch && !torn) {
@@ -611,7 +618,7 @@ Status LocalLog::WriteGroup(Channel& ch, const std::vector<Writer*>& group) {
     }
     ch.next_offset += w->records.size();
     w->offsets = OffsetRange(first, w->records.size());
-    if (!w->key.empty()) ch.window.Insert(w->key, {first, w->records.size()});
+    if (!w->key.empty()) ch.window.Insert(w->key, first, w->records.size());
     records_.fetch_add(w->records.size());
     payload_bytes_.fetch_add(w->payload_bytes);
     wrote = true;
@@ -721,11 +728,13 @@ Status LocalLog::Truncate(std::string_view channel, uint64_t before_offset) {
     ch->segments.erase(ch->segments.begin(), ch->segments.begin() + static_cast<std::ptrdiff_t>(n));
   }
   if (doomed.empty()) return Status::OK();
-  // Oldest first, so a crash part-way leaves a contiguous suffix of segments.
+  // Oldest first, each removal made durable before the next, so a crash part-way always
+  // leaves a contiguous run of segments (a gap would read as DataLoss on recovery).
   for (const std::string& path : doomed) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove", path, errno);
+    TESSERA_RETURN_IF_ERROR(SyncDir(ch->dir));
   }
-  return SyncDir(ch->dir);
+  return Status::OK();
 }
 
 Result<std::vector<std::string>> LocalLog::ListChannels() {

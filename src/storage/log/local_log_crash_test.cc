@@ -45,7 +45,10 @@ size_t BatchSize(uint32_t seq) { return 1 + seq % 3; }
 std::string Payload(uint32_t thread, uint32_t seq, size_t idx) {
   char head[64];
   std::snprintf(head, sizeof(head), "t%u s%u r%zu|", thread, seq, idx);
-  return testing::MakePayload(head, 64 + (seq * 37 + idx * 101) % 900);
+  // Mostly small records, with an occasional large one so that a kill can land inside a
+  // multi-page write and leave a torn tail behind.
+  const size_t size = (seq % 16 == 5 && idx == 0) ? (128u << 10) : 64 + (seq * 37 + idx * 101) % 900;
+  return testing::MakePayload(head, size);
 }
 
 bool ParsePayload(const std::string& payload, uint32_t* thread, uint32_t* seq, size_t* idx) {
@@ -152,7 +155,7 @@ TEST_F(CrashTest, AcknowledgedRecordsSurviveSigkill) {
       RunChild(dir_.path(), start, fds[1]);
     }
     ::close(fds[1]);
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 200)(rng)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, 180)(rng)));
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
     int wstatus = 0;
     ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
