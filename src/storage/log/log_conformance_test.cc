@@ -19,18 +19,13 @@
 #include "storage/log/log_test_util.h"
 
 namespace tessera::storage {
-namespace {
 
-using namespace std::chrono_literals;
-
-/// Harness contract: `static constexpr const char* kName` (names the test instances);
-/// `static std::string SkipReason()` (empty when the backend is usable
+/// Harness contract: `static std::string SkipReason()` (empty when the backend is usable
 /// here, otherwise why the suite is skipped, e.g. "no NATS server at $TESSERA_NATS_URL");
 /// a default constructor that sets up fresh, empty storage; `Open()`, which returns a new
 /// Log over that same storage each time (so a test can close and reopen).
 class LocalLogHarness {
  public:
-  static constexpr const char* kName = "LocalLog";
   static std::string SkipReason() { return ""; }
   Result<std::unique_ptr<Log>> Open() {
     LocalLogOptions options;
@@ -44,6 +39,10 @@ class LocalLogHarness {
 };
 
 using LogImplementations = ::testing::Types<LocalLogHarness>;
+
+namespace {
+
+using namespace std::chrono_literals;
 
 template <typename Harness>
 class LogConformanceTest : public ::testing::Test {
@@ -101,14 +100,7 @@ class LogConformanceTest : public ::testing::Test {
   std::unique_ptr<Log> log_;
 };
 
-struct HarnessName {
-  template <typename Harness>
-  static std::string GetName(int) {
-    return Harness::kName;
-  }
-};
-
-TYPED_TEST_SUITE(LogConformanceTest, LogImplementations, HarnessName);
+TYPED_TEST_SUITE(LogConformanceTest, LogImplementations);
 
 TYPED_TEST(LogConformanceTest, AppendThenReadBack) {
   EXPECT_EQ(this->Append("ch", {"a", "b", "c"}), (std::vector<uint64_t>{0, 1, 2}));
