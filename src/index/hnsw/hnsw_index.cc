@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "common/thread_pool.h"
@@ -141,15 +142,22 @@ class HnswIndex final : public Index {
     const bool exact = skip != nullptr &&
                        (passing <= kExactScanMaxRows ||
                         static_cast<double>(passing) < kExactScanMaxFraction * static_cast<double>(size()));
+    // A filtered walk may cost at most half an exact scan of the passing rows. A filter
+    // correlated with the data (keep digit 0, query a 7) makes the walk wade through rejected
+    // nodes; past the budget it stops and the exact scan answers, so the worst case is 1.5x
+    // the scan, never a graph-wide crawl.
+    const uint64_t budget = skip != nullptr ? passing / 2 : UINT64_MAX;
     std::atomic<uint64_t> distances{0}, visited{0};
     RunPerQuery(request, [&](size_t q) {
       SearchStats stats;
-      core::TopK top = exact ? ExactScan(queries.row(q), request.k, skip, &stats)
-                             : GraphSearch(queries.row(q), request.k, ef, skip, &stats);
-      // The contract: k results whenever k rows pass. A filtered walk can fall short when
-      // passing rows sit where no link leads; then answer exactly.
-      if (top.size() < std::min(request.k, passing)) top = ExactScan(queries.row(q), request.k, skip, &stats);
-      StoreTopK(metric_, q, &top, &result);
+      std::optional<core::TopK> top;
+      if (!exact) top = GraphSearch(queries.row(q), request.k, ef, skip, budget, &stats);
+      // The contract: k results whenever k rows pass. A filtered walk can also fall short
+      // when passing rows sit where no link leads; then too the exact scan answers.
+      if (!top || top->size() < std::min(request.k, passing)) {
+        top = ExactScan(queries.row(q), request.k, skip, &stats);
+      }
+      StoreTopK(metric_, q, &*top, &result);
       distances += stats.distances_computed;
       visited += stats.nodes_visited;
     });
@@ -305,10 +313,14 @@ class HnswIndex final : public Index {
   // but never enter the result set, so a filter cannot disconnect the graph. Leaves up to `ef`
   // passing nodes in `top`, a max-heap by score (FartherOnTop). `candidates` is scratch.
   // Both vectors are reused across calls, so a search allocates nothing once warm.
+  // Returns false, leaving a partial result, once the walk has computed more than `budget`
+  // distances.
   template <bool kLocked>
-  void SearchLayer(const Query& query, Candidate entry, size_t ef, int layer,
+  bool SearchLayer(const Query& query, Candidate entry, size_t ef, int layer,
                    const core::Bitset* skip, VisitedTable& visited, SearchStats* stats,
-                   std::vector<Candidate>& top, std::vector<Candidate>& candidates) const {
+                   std::vector<Candidate>& top, std::vector<Candidate>& candidates,
+                   uint64_t budget = UINT64_MAX) const {
+    const uint64_t limit = budget == UINT64_MAX ? UINT64_MAX : stats->distances_computed + budget;
     top.clear();
     candidates.clear();
     visited.Visit(entry.node);
@@ -319,6 +331,7 @@ class HnswIndex final : public Index {
     while (!candidates.empty()) {
       const Candidate current = candidates.front();
       if (current.score > bound && top.size() >= ef) break;
+      if (stats->distances_computed > limit) return false;
       std::pop_heap(candidates.begin(), candidates.end(), CloserOnTop());
       candidates.pop_back();
       ++stats->nodes_visited;
@@ -349,6 +362,7 @@ class HnswIndex final : public Index {
         }
       }
     }
+    return true;
   }
 
   struct Scratch {
@@ -361,8 +375,10 @@ class HnswIndex final : public Index {
     return scratch;
   }
 
-  core::TopK GraphSearch(const float* vec, size_t k, size_t ef, const core::Bitset* skip,
-                         SearchStats* stats) const {
+  // The HNSW search; nullopt when the layer-0 walk ran over `budget` distances.
+  std::optional<core::TopK> GraphSearch(const float* vec, size_t k, size_t ef,
+                                        const core::Bitset* skip, uint64_t budget,
+                                        SearchStats* stats) const {
     Scratch& scratch = ThreadScratch();
     const Query query = MakeQuery(vec, &scratch.query_code);
     const uint32_t ep = graph_.entry_point();
@@ -372,7 +388,10 @@ class HnswIndex final : public Index {
       current = GreedyClosest<false>(query, current, layer, stats);
     }
     auto visited = visited_.Acquire();
-    SearchLayer<false>(query, current, ef, 0, skip, *visited, stats, scratch.top, scratch.candidates);
+    if (!SearchLayer<false>(query, current, ef, 0, skip, *visited, stats, scratch.top,
+                            scratch.candidates, budget)) {
+      return std::nullopt;
+    }
     core::TopK top(k);
     for (const Candidate& c : scratch.top) {
       // Quantised walks re-rank their ef candidates with exact distances.
