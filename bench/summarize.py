@@ -56,7 +56,7 @@ def main(path):
     for r in rows:
         if r["index"] == "FLAT" and r["filter_selectivity"] == 1.0:
             extra = ""
-            if "scan_gbps" in r:
+            if "scan_gbps" in r and r["mode"] == "single":
                 extra = f", scan {r['scan_gbps']:.1f} GB/s ({100 * r['scan_fraction_of_read_bandwidth']:.0f}% of measured read bandwidth x threads)"
             print(f"- {r['engine']} {r['mode']} threads={r['threads']}: {r['qps']:.1f} QPS{extra}")
 
