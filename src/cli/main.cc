@@ -4,7 +4,11 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
+#include "cli/check.h"
+#include "common/config.h"
+#include "common/logging.h"
 #include "core/simd/distance.h"
 
 namespace {
@@ -26,6 +30,38 @@ int main(int argc, char** argv) {
                 active < cpu ? " (capped by TESSERA_SIMD_LEVEL)" : "");
   });
 
+  std::string config_path;
+  std::vector<std::string> overrides;
+  int exit_code = 0;
+  CLI::App* check = app.add_subcommand(
+      "check", "round-trip a small write/read/delete through each configured backend");
+  check->add_option("--config", config_path, "YAML configuration file (docs/configuration.md)");
+  check->add_option("--set", overrides, "override one key, e.g. --set object_store.path=/data/obj")
+      ->allow_extra_args(false);
+  check->callback([&] {
+    tessera::logging::Init("warn");
+    auto loaded = config_path.empty() ? tessera::config::Config::LoadString("")
+                                      : tessera::config::Config::LoadFile(config_path);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "tessera check: %s\n", loaded.status().ToString().c_str());
+      exit_code = 2;
+      return;
+    }
+    tessera::config::Config config = std::move(loaded).value();
+    for (const std::string& kv : overrides) {
+      const auto eq = kv.find('=');
+      const tessera::Status set = eq == std::string::npos
+          ? tessera::Status::InvalidArgument("--set expects KEY=VALUE, got '" + kv + "'")
+          : config.Set(kv.substr(0, eq), kv.substr(eq + 1), "flag --set");
+      if (!set.ok()) {
+        std::fprintf(stderr, "tessera check: %s\n", set.ToString().c_str());
+        exit_code = 2;
+        return;
+      }
+    }
+    exit_code = tessera::cli::RunCheck(config, stdout);
+  });
+
   CLI11_PARSE(app, argc, argv);
-  return 0;
+  return exit_code;
 }

@@ -1,0 +1,73 @@
+#include "storage/storage_factory.h"
+
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+#include "storage/log/local_log.h"
+#include "storage/meta/sqlite_meta_store.h"
+#include "storage/object/local_object_store.h"
+
+namespace tessera::storage {
+namespace {
+
+Status UnknownType(std::string_view section, const std::string& type, std::string_view known) {
+  return Status::InvalidArgument("config key '" + std::string(section) + ".type': unknown type '" +
+                                 type + "' (expected " + std::string(known) + ")");
+}
+
+Status NotBuiltYet(std::string_view section, const std::string& type) {
+  return Status::Unimplemented("config key '" + std::string(section) + ".type': '" + type +
+                               "' is not available in this build yet");
+}
+
+// Creates `dir` (and parents) so an embedded backend can start on a fresh data directory.
+Status EnsureDirectory(const std::filesystem::path& dir, std::string_view key) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Status::InvalidArgument("config key '" + std::string(key) + "': cannot create directory " +
+                                      dir.string() + ": " + ec.message());
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const config::Config& config) {
+  const std::string& type = config.GetString("object_store.type");
+  if (type == "local") {
+    const std::string& path = config.GetString("object_store.path");
+    TESSERA_RETURN_IF_ERROR(EnsureDirectory(path, "object_store.path"));
+    TESSERA_ASSIGN_OR_RETURN(auto store, LocalObjectStore::Open(path));
+    return std::unique_ptr<ObjectStore>(std::move(store));
+  }
+  if (type == "s3") return NotBuiltYet("object_store", type);
+  return UnknownType("object_store", type, "local or s3");
+}
+
+Result<std::unique_ptr<MetaStore>> OpenMetaStore(const config::Config& config) {
+  const std::string& type = config.GetString("meta.type");
+  if (type == "sqlite") {
+    const std::filesystem::path path = config.GetString("meta.path");
+    if (path.has_parent_path()) TESSERA_RETURN_IF_ERROR(EnsureDirectory(path.parent_path(), "meta.path"));
+    TESSERA_ASSIGN_OR_RETURN(auto store, SqliteMetaStore::Open(path));
+    return std::unique_ptr<MetaStore>(std::move(store));
+  }
+  if (type == "etcd") return NotBuiltYet("meta", type);
+  return UnknownType("meta", type, "sqlite or etcd");
+}
+
+Result<std::unique_ptr<Log>> OpenLog(const config::Config& config) {
+  const std::string& type = config.GetString("log.type");
+  if (type == "local") {
+    const std::string& path = config.GetString("log.path");
+    TESSERA_RETURN_IF_ERROR(EnsureDirectory(path, "log.path"));
+    TESSERA_ASSIGN_OR_RETURN(auto log, LocalLog::Open(path));
+    return std::unique_ptr<Log>(std::move(log));
+  }
+  if (type == "nats") return NotBuiltYet("log", type);
+  return UnknownType("log", type, "local or nats");
+}
+
+}  // namespace tessera::storage
