@@ -11,6 +11,10 @@ find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(PkgConfig REQUIRED)
+# libnats-dev: the NATS C client, for NatsLog. Through pkg-config: Debian's cnats CMake
+# package names a libnats_static.a that the package does not ship.
+pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)
+add_library(cnats::nats ALIAS PkgConfig::NATS)
 
 # ISA-L provides CRC32C (crc32_iscsi) with hardware acceleration and a portable fallback.
 find_path(ISAL_INCLUDE_DIR isa-l/crc.h REQUIRED)
@@ -30,6 +34,8 @@ add_library(openblas::openblas ALIAS tessera_openblas)
 
 if(TESSERA_BUILD_TESTS)
   find_package(GTest REQUIRED)
+  # nats-server (Debian installs it in /usr/sbin): the NatsLog tests start their own.
+  find_program(TESSERA_NATS_SERVER nats-server PATHS /usr/sbin /usr/local/sbin)
 endif()
 
 find_program(CCACHE_PROGRAM ccache)

@@ -12,6 +12,7 @@ packages=(
   libhnswlib-dev
   libisal-dev libzstd-dev libxxhash-dev
   libsqlite3-dev
+  libnats-dev nats-server
 )
 
 missing=()

@@ -80,7 +80,10 @@ class Log {
 
   /// Appends `records` to `channel` as one atomic batch and returns their offsets (one per
   /// record, consecutive) only after all of them are durable. After a crash a batch is
-  /// either entirely present or entirely absent.
+  /// either entirely present or entirely absent (LocalLog). NatsLog cannot promise this
+  /// (JetStream has no multi-message transaction): a failed Append may leave a prefix of
+  /// the batch stored, and retrying with the same idempotency key completes it at the
+  /// same, consecutive offsets; callers that need all-or-nothing use a key and retry.
   ///
   /// A non-empty `idempotency_key` (at most kMaxIdempotencyKeyLength bytes) makes retries
   /// safe: if a batch with the same key was appended to this channel recently (the

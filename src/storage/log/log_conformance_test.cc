@@ -17,6 +17,8 @@
 #include "storage/log/local_log.h"
 #include "storage/log/log.h"
 #include "storage/log/log_test_util.h"
+#include "storage/log/nats_log.h"
+#include "storage/log/nats_test_server.h"
 
 namespace tessera::storage {
 
@@ -38,7 +40,32 @@ class LocalLogHarness {
   testing::TempDir dir_;
 };
 
-using LogImplementations = ::testing::Types<LocalLogHarness>;
+/// NatsLog against the binary's private nats-server (started on first use). Each harness gets
+/// its own stream prefix and subject space, so tests never see each other's channels. A
+/// missing or broken nats-server makes Open fail with the reason (no skip unless
+/// TESSERA_ALLOW_SKIP=1).
+class NatsLogHarness {
+ public:
+  static std::string SkipReason() { return testing::NatsTestServer::SkipReason(); }
+  NatsLogHarness() {
+    static std::atomic<int> next{0};
+    id_ = ++next;
+  }
+  Result<std::unique_ptr<Log>> Open() {
+    TESSERA_ASSIGN_OR_RETURN(testing::NatsTestServer * server, testing::NatsTestServer::Shared());
+    NatsLogOptions options;
+    options.url = server->url();
+    options.stream_prefix = testing::Numbered("TC", static_cast<uint64_t>(id_)) + "_";
+    options.subject_prefix = testing::Numbered("tc.h", static_cast<uint64_t>(id_));
+    TESSERA_ASSIGN_OR_RETURN(std::unique_ptr<NatsLog> log, NatsLog::Open(options));
+    return std::unique_ptr<Log>(std::move(log));
+  }
+
+ private:
+  int id_ = 0;
+};
+
+using LogImplementations = ::testing::Types<LocalLogHarness, NatsLogHarness>;
 
 namespace {
 
