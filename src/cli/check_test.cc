@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include "storage/log/nats_test_server.h"
+
 namespace {
 
 struct RunResult {
@@ -74,6 +76,24 @@ TEST_F(CheckTest, FlagOverridesAndFailureExitCode) {
   EXPECT_NE(r.output.find("FAILED"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("hint:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("meta         sqlite"), std::string::npos) << r.output;
+}
+
+// Real backends: a nats-server started for the test (the harness fails, never skips, when
+// the server cannot start).
+TEST_F(CheckTest, NatsLogPassesAndUnreachableNatsFails) {
+  auto server = tessera::storage::testing::NatsTestServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const std::string d = dir_.string();
+  const std::string local = " --set object_store.path=" + d + "/objects --set meta.path=" + d + "/meta.db";
+  RunResult r = RunTessera("check" + local + " --set log.type=nats --set log.url=" + (*server)->url());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("log          nats nats://127.0.0.1"), std::string::npos) << r.output;
+  const std::string url = (*server)->url();
+  server->reset();  // stops the server: the same URL is now unreachable
+  r = RunTessera("check" + local + " --set log.type=nats --set log.url=" + url);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("UNAVAILABLE"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("unreachable"), std::string::npos) << r.output;
 }
 
 TEST_F(CheckTest, BadConfigNamesTheKey) {

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "storage/log/local_log.h"
+#include "storage/log/nats_log.h"
 #include "storage/meta/sqlite_meta_store.h"
 #include "storage/object/local_object_store.h"
 
@@ -66,7 +67,14 @@ Result<std::unique_ptr<Log>> OpenLog(const config::Config& config) {
     TESSERA_ASSIGN_OR_RETURN(auto log, LocalLog::Open(path));
     return std::unique_ptr<Log>(std::move(log));
   }
-  if (type == "nats") return NotBuiltYet("log", type);
+  if (type == "nats") {
+    NatsLogOptions options;
+    options.url = config.GetString("log.url");
+    options.replicas = static_cast<int>(config.GetInt("log.replicas"));
+    if (options.url.empty()) return Status::InvalidArgument("config key 'log.url' must be set when log.type is nats");
+    TESSERA_ASSIGN_OR_RETURN(auto log, NatsLog::Open(std::move(options)));
+    return std::unique_ptr<Log>(std::move(log));
+  }
   return UnknownType("log", type, "local or nats");
 }
 
