@@ -11,6 +11,10 @@ find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(PkgConfig REQUIRED)
+# S3ObjectStore: HTTP(S) + SigV4 (libcurl), payload hashes (OpenSSL), XML (expat).
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(EXPAT REQUIRED)
 
 # ISA-L provides CRC32C (crc32_iscsi) with hardware acceleration and a portable fallback.
 find_path(ISAL_INCLUDE_DIR isa-l/crc.h REQUIRED)

@@ -12,6 +12,8 @@ packages=(
   libhnswlib-dev
   libisal-dev libzstd-dev libxxhash-dev
   libsqlite3-dev
+  libcurl4-openssl-dev libssl-dev libexpat1-dev
+  python3-swift curl memcached
 )
 
 missing=()
