@@ -551,7 +551,8 @@ TYPED_TEST_P(ObjectStoreConformance, ConcurrentWritersNeverTear) {
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < kPutsPerWriter; ++i) {
-        if (!this->store_->Put("hot/key", payloads[w * kPutsPerWriter + i]).ok()) ++errors;
+        Status s = this->store_->Put("hot/key", payloads[w * kPutsPerWriter + i]);
+        if (!s.ok()) { ++errors; ADD_FAILURE() << s.ToString(); }
       }
     });
   }
@@ -560,6 +561,7 @@ TYPED_TEST_P(ObjectStoreConformance, ConcurrentWritersNeverTear) {
       Result<std::string> data = this->store_->Get("hot/key");
       if (!data.ok()) {
         ++errors;
+        ADD_FAILURE() << data.status().ToString();
       } else if (!valid.count(*data)) {
         ++torn;
       }
@@ -568,7 +570,12 @@ TYPED_TEST_P(ObjectStoreConformance, ConcurrentWritersNeverTear) {
   threads.emplace_back([&] {  // churn the directory the writers also need
     for (int i = 0; i < 40; ++i) {
       const std::string key = "hot/churn/" + std::to_string(i % 3);
-      if (!this->store_->Put(key, "c").ok() || !this->store_->Delete(key).ok()) ++errors;
+      Status put = this->store_->Put(key, "c");
+      Status del = put.ok() ? this->store_->Delete(key) : put;
+      if (!del.ok()) {
+        ++errors;
+        ADD_FAILURE() << del.ToString();
+      }
     }
   });
   for (int t = 0; t < kWriters; ++t) threads[t].join();

@@ -567,6 +567,10 @@ Result<std::string> S3ObjectStore::GetImpl(std::string_view key, uint64_t offset
     request.headers.push_back(range);
   }
   TESSERA_ASSIGN_OR_RETURN(Response response, Execute(request));
+  if (response.status == 404 && options_.recheck_not_found) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    TESSERA_ASSIGN_OR_RETURN(response, Execute(request));
+  }
   if (response.status == 206) return std::move(response.body);
   if (response.status == 200) {
     if (whole) return std::move(response.body);
@@ -586,6 +590,10 @@ Result<ObjectInfo> S3ObjectStore::Head(std::string_view key) {
   request.resource = "/" + s3::UriEncode(full_key, true);
   request.what = "S3 HEAD " + internal::QuoteKey(full_key);
   TESSERA_ASSIGN_OR_RETURN(Response response, Execute(request));
+  if (response.status == 404 && options_.recheck_not_found) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    TESSERA_ASSIGN_OR_RETURN(response, Execute(request));
+  }
   if (!Is2xx(response)) return s3::ErrorStatus(response, request.what);
   ObjectInfo info;
   info.key = std::string(key);

@@ -61,6 +61,10 @@ struct S3Options {
   /// them (saves a SHA-256 pass over every upload; sensible only over HTTPS, where TLS
   /// protects the body). Small XML bodies are always hashed.
   bool unsigned_payload = false;
+  /// Ask once more (after ~20 ms) before reporting a GET/HEAD 404. Swift (one replica)
+  /// can answer 404 to a read that races an overwrite of the same key (the old file is
+  /// unlinked between listing and open); AWS S3 never needs this.
+  bool recheck_not_found = false;
 
   /// The object_store section (endpoint, bucket, region, access_key, secret_key,
   /// path_style, ca_file, prefix, request_timeout); other fields keep their defaults.

@@ -106,6 +106,7 @@ S3Options SwiftTestServer::BaseOptions() const {
   options.access_key = "test:tester";
   options.secret_key = "testing";
   options.path_style = true;
+  options.recheck_not_found = true;  // Swift's read-during-overwrite 404 (see S3Options)
   options.request_timeout = std::chrono::seconds(20);
   return options;
 }
