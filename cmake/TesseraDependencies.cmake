@@ -15,6 +15,10 @@ find_package(PkgConfig REQUIRED)
 # package names a libnats_static.a that the package does not ship.
 pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)
 add_library(cnats::nats ALIAS PkgConfig::NATS)
+# S3ObjectStore: HTTP(S) + SigV4 (libcurl), payload hashes (OpenSSL), XML (expat).
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(EXPAT REQUIRED)
 
 # ISA-L provides CRC32C (crc32_iscsi) with hardware acceleration and a portable fallback.
 find_path(ISAL_INCLUDE_DIR isa-l/crc.h REQUIRED)

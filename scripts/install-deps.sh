@@ -13,6 +13,8 @@ packages=(
   libisal-dev libzstd-dev libxxhash-dev
   libsqlite3-dev
   libnats-dev nats-server
+  libcurl4-openssl-dev libssl-dev libexpat1-dev
+  python3-swift curl memcached
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "storage/log/nats_test_server.h"
+#include "storage/object/swift_test_server.h"
 
 namespace {
 
@@ -94,6 +95,33 @@ TEST_F(CheckTest, NatsLogPassesAndUnreachableNatsFails) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("UNAVAILABLE"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("unreachable"), std::string::npos) << r.output;
+}
+
+// S3 against a Swift s3api server started for the test: a good configuration passes, a
+// wrong secret is PermissionDenied with a credentials hint, a missing bucket is NotFound.
+TEST_F(CheckTest, S3ObjectStoreCredentialsAndBucket) {
+  auto server = tessera::storage::testing::SwiftTestServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto store = (*server)->NewBucketStore();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const auto& options = (*store)->options();
+  const std::string d = dir_.string();
+  const std::string base = "check --set meta.path=" + d + "/meta.db --set log.path=" + d + "/wal" +
+                           " --set object_store.type=s3 --set object_store.endpoint=" + options.endpoint +
+                           " --set object_store.region=" + options.region +
+                           " --set object_store.path_style=true --set object_store.access_key=" +
+                           options.access_key;
+  RunResult r = RunTessera(base + " --set object_store.bucket=" + options.bucket +
+                           " --set object_store.secret_key=" + options.secret_key);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = RunTessera(base + " --set object_store.bucket=" + options.bucket + " --set object_store.secret_key=wrong");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("PERMISSION_DENIED"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("credentials"), std::string::npos) << r.output;
+  r = RunTessera(base + " --set object_store.bucket=no-such-bucket-here --set object_store.secret_key=" +
+                 options.secret_key);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("NOT_FOUND"), std::string::npos) << r.output;
 }
 
 TEST_F(CheckTest, BadConfigNamesTheKey) {

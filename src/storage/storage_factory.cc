@@ -8,6 +8,7 @@
 #include "storage/log/nats_log.h"
 #include "storage/meta/sqlite_meta_store.h"
 #include "storage/object/local_object_store.h"
+#include "storage/object/s3_object_store.h"
 
 namespace tessera::storage {
 namespace {
@@ -43,7 +44,14 @@ Result<std::unique_ptr<ObjectStore>> OpenObjectStore(const config::Config& confi
     TESSERA_ASSIGN_OR_RETURN(auto store, LocalObjectStore::Open(path));
     return std::unique_ptr<ObjectStore>(std::move(store));
   }
-  if (type == "s3") return NotBuiltYet("object_store", type);
+  if (type == "s3") {
+    S3Options options = S3Options::FromConfig(config);
+    if (options.bucket.empty()) {
+      return Status::InvalidArgument("config key 'object_store.bucket' must be set when object_store.type is s3");
+    }
+    TESSERA_ASSIGN_OR_RETURN(auto store, S3ObjectStore::Open(std::move(options)));
+    return std::unique_ptr<ObjectStore>(std::move(store));
+  }
   return UnknownType("object_store", type, "local or s3");
 }
 
