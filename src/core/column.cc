@@ -9,7 +9,7 @@
 #include <type_traits>
 
 #include "common/check.h"
-#include "core/utf8.h"
+#include "common/utf8.h"
 
 namespace tessera::core {
 namespace {

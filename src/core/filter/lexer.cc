@@ -6,7 +6,7 @@
 #include <limits>
 #include <string>
 
-#include "core/utf8.h"
+#include "common/utf8.h"
 
 namespace tessera::core::filter {
 namespace {

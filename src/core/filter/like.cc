@@ -1,6 +1,6 @@
 #include "core/filter/like.h"
 
-#include "core/utf8.h"
+#include "common/utf8.h"
 
 namespace tessera::core::filter {
 

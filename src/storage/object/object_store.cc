@@ -3,41 +3,11 @@
 #include <algorithm>
 #include <string>
 
+#include "common/utf8.h"
+
 namespace tessera::storage {
 
 namespace {
-
-// Length of the well-formed UTF-8 sequence starting at s[i], or 0 if it is malformed
-// (truncated, overlong, surrogate, above U+10FFFF, stray continuation byte).
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = byte(i);
-  if (b0 < 0x80) return 1;
-  size_t len;
-  uint32_t cp;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2;
-    cp = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3;
-    cp = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4;
-    cp = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr uint32_t kMinForLength[5] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMinForLength[len]) return 0;             // overlong
-  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;        // surrogate
-  if (cp > 0x10FFFF) return 0;
-  return len;
-}
 
 // Shared by key and prefix checks: size bound, UTF-8, no control characters.
 Status CheckText(std::string_view what, std::string_view text) {
@@ -53,7 +23,7 @@ Status CheckText(std::string_view what, std::string_view text) {
       return Status::InvalidArgument(std::string(what) + " has a control character at byte " +
                                      std::to_string(i) + ": " + internal::QuoteKey(text));
     }
-    const size_t len = Utf8SequenceLength(text, i);
+    const size_t len = ValidUtf8SequenceLength(text, i);
     if (len == 0) {
       return Status::InvalidArgument(std::string(what) + " is not valid UTF-8 at byte " +
                                      std::to_string(i) + ": " + internal::QuoteKey(text));
