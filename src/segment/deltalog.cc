@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/utf8.h"
+#include "common/utf8.h"
 #include "segment/format.h"
 
 namespace tessera::segment {
@@ -32,7 +32,7 @@ Result<std::string> WriteDeltalog(DataType pk_type, std::span<const DeleteEntry>
     }
     if (!is_int) {
       const auto& s = std::get<std::string>(entries[i].pk);
-      if (s.size() > static_cast<size_t>(core::kMaxVarCharLength) || !core::IsValidUtf8(s)) {
+      if (s.size() > static_cast<size_t>(core::kMaxVarCharLength) || !IsValidUtf8(s)) {
         return Status::InvalidArgument("delete entry " + std::to_string(i) +
                                        ": VarChar primary key is not valid UTF-8 of at most 65535 bytes");
       }
@@ -114,7 +114,7 @@ Result<Deltalog> ReadDeltalog(std::string_view bytes, std::string_view object_ke
       TESSERA_RETURN_IF_ERROR(d.GetView(offsets.back(), &text, "primary keys"));
       for (size_t i = 0; i < n; ++i) {
         std::string_view pk = text.substr(offsets[i], offsets[i + 1] - offsets[i]);
-        if (!core::IsValidUtf8(pk)) return d.CorruptAt("primary key is not valid UTF-8", text_pos + offsets[i]);
+        if (!IsValidUtf8(pk)) return d.CorruptAt("primary key is not valid UTF-8", text_pos + offsets[i]);
         DeleteEntry& entry = log.entries.emplace_back();
         entry.pk.emplace<std::string>(pk);
         entry.timestamp = timestamps[i];

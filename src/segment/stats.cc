@@ -1,6 +1,6 @@
 #include "segment/stats.h"
 
-#include "core/utf8.h"
+#include "common/utf8.h"
 #include "segment/format.h"
 
 namespace tessera::segment {
@@ -35,7 +35,7 @@ Status GetKey(Decoder& d, DataType type, std::optional<PrimaryKey>* out, std::st
   const size_t pos = d.position();
   std::string_view text;
   TESSERA_RETURN_IF_ERROR(d.GetView(size, &text, what));
-  if (!core::IsValidUtf8(text)) return d.CorruptAt(std::string(what) + " is not valid UTF-8", pos);
+  if (!IsValidUtf8(text)) return d.CorruptAt(std::string(what) + " is not valid UTF-8", pos);
   *out = std::string(text);
   return Status::OK();
 }
@@ -96,7 +96,7 @@ Result<std::string> WriteStats(const SegmentStats& stats, const Compression& com
     if (!is_int) {
       for (const auto* pk : {&*stats.min_pk, &*stats.max_pk}) {
         const auto& s = std::get<std::string>(*pk);
-        if (s.size() > static_cast<size_t>(core::kMaxVarCharLength) || !core::IsValidUtf8(s)) {
+        if (s.size() > static_cast<size_t>(core::kMaxVarCharLength) || !IsValidUtf8(s)) {
           return Status::InvalidArgument("stats: VarChar min/max key is not valid UTF-8 of at most 65535 bytes");
         }
       }
