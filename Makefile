@@ -5,6 +5,8 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 DATASETS ?= $(abspath ../shared/datasets)
 CMAKE_ARGS ?=
+# Lets ccache reuse objects across checkouts in different directories (CI clones afresh).
+export CCACHE_BASEDIR := $(CURDIR)
 
 .PHONY: all deps configure build test test-sanitize run bench clean
 
