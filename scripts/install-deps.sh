@@ -17,6 +17,11 @@ packages=(
   python3-swift curl memcached
 )
 
+# `install-deps.sh --bench` adds what the figure tools compare against (s3_bench: awscli).
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(awscli)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
