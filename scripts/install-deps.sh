@@ -12,6 +12,7 @@ packages=(
   libhnswlib-dev
   libisal-dev libzstd-dev libxxhash-dev
   libsqlite3-dev
+  etcd-server libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
 )
 
 missing=()
