@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -77,6 +78,58 @@ TEST(EtcdMetaStoreTest, CallsFailWithUnavailableWhenEtcdGoesAway) {
       << watch.status().ToString();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   EXPECT_FALSE((*store)->KeepAlive(LeaseId{1}).ok());
+}
+
+// A store on the per-process shared server, emptied first.
+std::unique_ptr<EtcdMetaStore> OpenShared() {
+  auto server = EtcdTestServer::Shared();
+  EXPECT_TRUE(server.ok()) << server.status().ToString();
+  if (!server.ok()) return nullptr;
+  EXPECT_TRUE((*server)->Reset().ok());
+  auto store = EtcdMetaStore::Open({(*server)->endpoint()});
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(store).value() : nullptr;
+}
+
+TEST(EtcdMetaStoreTest, WatchHandleMayOutliveTheStore) {
+  auto store = OpenShared();
+  ASSERT_NE(store, nullptr);
+  WatchRecorder recorder;
+  auto watch = store->Watch("", 0, recorder.Callback());
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  store.reset();  // cancels the watch
+  const size_t delivered = recorder.response_count();
+  (*watch)->Cancel();
+  watch->reset();
+  EXPECT_EQ(recorder.response_count(), delivered);
+}
+
+TEST(EtcdMetaStoreTest, WatchCallbackMayWriteToTheStore) {
+  auto store = OpenShared();
+  ASSERT_NE(store, nullptr);
+  std::atomic<int> echoes{0};
+  auto watch = store->Watch("/ping", 0, [&](const WatchResponse& response) {
+    for (const WatchEvent& e : response.events) {
+      if (e.type == EventType::kPut && store->Put("/pong", e.kv.value).ok()) ++echoes;
+    }
+  });
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  ASSERT_TRUE(store->Put("/ping", "1").ok());
+  ASSERT_TRUE(WaitFor([&] { return echoes.load() == 1; }));
+  EXPECT_EQ((*store->Get("/pong"))->value, "1");
+}
+
+TEST(EtcdMetaStoreTest, LeaseTtlIsRoundedUpToWholeSeconds) {
+  auto store = OpenShared();
+  ASSERT_NE(store, nullptr);
+  auto lease = store->Grant(1500ms);
+  ASSERT_TRUE(lease.ok()) << lease.status().ToString();
+  auto ttl = store->TimeToLive(*lease);
+  ASSERT_TRUE(ttl.ok()) << ttl.status().ToString();
+  EXPECT_GE(*ttl, 1000ms);  // etcd reports the remaining TTL truncated to seconds
+  EXPECT_LE(*ttl, 2000ms);
+  EXPECT_TRUE(store->Revoke(*lease).ok());
+  EXPECT_EQ(store->TimeToLive(*lease).status().code(), StatusCode::kNotFound);
 }
 
 // Retries a put until etcd is back (the channel reconnects with backoff).
