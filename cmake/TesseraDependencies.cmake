@@ -20,6 +20,14 @@ find_package(CURL REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(EXPAT REQUIRED)
 
+# gRPC and protobuf for EtcdMetaStore (etcd v3 API). Debian 12's gRPC CMake config expects
+# CMake's FindProtobuf and works only partly, so both come through pkg-config; the code
+# generators are the Debian binaries.
+pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
+pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
+find_program(TESSERA_PROTOC protoc REQUIRED)
+find_program(TESSERA_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+
 # ISA-L provides CRC32C (crc32_iscsi) with hardware acceleration and a portable fallback.
 find_path(ISAL_INCLUDE_DIR isa-l/crc.h REQUIRED)
 find_library(ISAL_LIBRARY isal REQUIRED)

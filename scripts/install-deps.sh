@@ -15,6 +15,7 @@ packages=(
   libnats-dev nats-server
   libcurl4-openssl-dev libssl-dev libexpat1-dev
   python3-swift curl memcached
+  etcd-server libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
 )
 
 # `install-deps.sh --bench` adds what the figure tools compare against (s3_bench: awscli).

@@ -4,12 +4,14 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "storage/log/nats_test_server.h"
+#include "storage/meta/etcd_test_server.h"
 #include "storage/object/swift_test_server.h"
 
 namespace {
@@ -122,6 +124,23 @@ TEST_F(CheckTest, S3ObjectStoreCredentialsAndBucket) {
                  options.secret_key);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("NOT_FOUND"), std::string::npos) << r.output;
+}
+
+TEST_F(CheckTest, EtcdMetaStorePassesAndUnreachableEtcdFails) {
+  auto server = tessera::storage::testing::EtcdTestServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const std::string d = dir_.string();
+  const std::string local = " --set object_store.path=" + d + "/objects --set log.path=" + d + "/wal";
+  const std::string endpoint = (*server)->endpoint();
+  RunResult r = RunTessera("check" + local + " --set meta.type=etcd --set meta.endpoints=" + endpoint);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("meta         etcd"), std::string::npos) << r.output;
+  server->reset();  // stops etcd: the endpoint is now unreachable
+  const auto start = std::chrono::steady_clock::now();
+  r = RunTessera("check" + local + " --set meta.type=etcd --set meta.endpoints=" + endpoint);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));  // bounded, no hang
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("UNAVAILABLE"), std::string::npos) << r.output;
 }
 
 TEST_F(CheckTest, BadConfigNamesTheKey) {

@@ -6,6 +6,7 @@
 
 #include "storage/log/local_log.h"
 #include "storage/log/nats_log.h"
+#include "storage/meta/etcd_meta_store.h"
 #include "storage/meta/sqlite_meta_store.h"
 #include "storage/object/local_object_store.h"
 #include "storage/object/s3_object_store.h"
@@ -16,11 +17,6 @@ namespace {
 Status UnknownType(std::string_view section, const std::string& type, std::string_view known) {
   return Status::InvalidArgument("config key '" + std::string(section) + ".type': unknown type '" +
                                  type + "' (expected " + std::string(known) + ")");
-}
-
-Status NotBuiltYet(std::string_view section, const std::string& type) {
-  return Status::Unimplemented("config key '" + std::string(section) + ".type': '" + type +
-                               "' is not available in this build yet");
 }
 
 // Creates `dir` (and parents) so an embedded backend can start on a fresh data directory.
@@ -63,7 +59,12 @@ Result<std::unique_ptr<MetaStore>> OpenMetaStore(const config::Config& config) {
     TESSERA_ASSIGN_OR_RETURN(auto store, SqliteMetaStore::Open(path));
     return std::unique_ptr<MetaStore>(std::move(store));
   }
-  if (type == "etcd") return NotBuiltYet("meta", type);
+  if (type == "etcd") {
+    const auto& endpoints = config.GetStringList("meta.endpoints");
+    if (endpoints.empty()) return Status::InvalidArgument("config key 'meta.endpoints' must list at least one endpoint when meta.type is etcd");
+    TESSERA_ASSIGN_OR_RETURN(auto store, EtcdMetaStore::Open(endpoints));
+    return std::unique_ptr<MetaStore>(std::move(store));
+  }
   return UnknownType("meta", type, "sqlite or etcd");
 }
 
