@@ -33,12 +33,20 @@ class IvfTest : public ::testing::Test {
     auto base = bench::ReadFvecs(kSiftDir + "/sift5k_base.fvecs");
     auto queries = bench::ReadFvecs(kSiftDir + "/sift5k_query.fvecs");
     auto truth = bench::ReadIvecs(kSiftDir + "/sift5k_groundtruth_l2_top100.ivecs");
-    ASSERT_TRUE(base.ok()) << base.status().ToString();
-    ASSERT_TRUE(queries.ok()) << queries.status().ToString();
-    ASSERT_TRUE(truth.ok()) << truth.status().ToString();
+    for (const Status& s : {base.status(), queries.status(), truth.status()}) {
+      if (!s.ok()) {
+        load_error_ = s.ToString();  // reported by SetUp, so every test fails
+        return;
+      }
+    }
     base_ = new bench::Matrix<float>(std::move(base).value());
     queries_ = new bench::Matrix<float>(std::move(queries).value());
     truth_ = new bench::Matrix<int32_t>(std::move(truth).value());
+  }
+  // A missing dataset must fail every test, not skip it (gtest reports tests of a suite
+  // whose SetUpTestSuite failed as skipped).
+  void SetUp() override {
+    ASSERT_NE(base_, nullptr) << "sift5k dataset not loaded: " << load_error_;
   }
   static void TearDownTestSuite() {
     delete base_;
@@ -125,11 +133,13 @@ class IvfTest : public ::testing::Test {
     return created.ok() ? Status::OK() : created.status();
   }
 
+  static std::string load_error_;
   static bench::Matrix<float>* base_;
   static bench::Matrix<float>* queries_;
   static bench::Matrix<int32_t>* truth_;
 };
 
+std::string IvfTest::load_error_;
 bench::Matrix<float>* IvfTest::base_ = nullptr;
 bench::Matrix<float>* IvfTest::queries_ = nullptr;
 bench::Matrix<int32_t>* IvfTest::truth_ = nullptr;
