@@ -27,10 +27,12 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 # The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs this too).
+# Warnings are not errors here: GCC 12 reports false -Wmaybe-uninitialized inside the
+# standard library under sanitizer instrumentation; `make test` enforces -Werror.
 SANITIZE_DIR ?= build-sanitize
 test-sanitize: deps
 	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DTESSERA_SANITIZE='address;undefined' -DTESSERA_BUILD_BENCHMARKS=OFF $(CMAKE_ARGS)
+	  -DTESSERA_SANITIZE='address;undefined' -DTESSERA_WERROR=OFF -DTESSERA_BUILD_BENCHMARKS=OFF $(CMAKE_ARGS)
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	cd $(SANITIZE_DIR) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -L unit -E fuzz --timeout 900
