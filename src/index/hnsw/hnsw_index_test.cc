@@ -78,8 +78,10 @@ std::vector<std::vector<uint32_t>> Layer0Lists(const Index& index) {
   EXPECT_EQ(read_u64(), n * (1 + 2 * m));
   std::vector<std::vector<uint32_t>> lists(n);
   for (size_t node = 0; node < n; ++node) {
-    const uint32_t* list = reinterpret_cast<const uint32_t*>(blob.data() + pos) + node * (1 + 2 * m);
-    lists[node].assign(list + 1, list + 1 + list[0]);
+    // The blob is not 4-byte aligned here: copy instead of casting.
+    std::vector<uint32_t> list(1 + 2 * m);
+    std::memcpy(list.data(), blob.data() + pos + node * (1 + 2 * m) * 4, list.size() * 4);
+    lists[node].assign(list.begin() + 1, list.begin() + 1 + list[0]);
   }
   return lists;
 }

@@ -413,7 +413,11 @@ class FaissIvfIndex final : public Index {
       return bad(std::to_string(ivf->ntotal) + " rows, expected " + std::to_string(rows));
     }
     if (ivf->metric_type != FaissMetric(metric_)) return bad("wrong metric");
-    if (!ivf->is_trained || ivf->nlist == 0 || ivf->nlist > nlist_) {
+    // FAISS reads bools straight from the blob, so a damaged byte can leave a value that is
+    // neither true nor false; look at the byte, never at the bool.
+    uint8_t trained = 0;
+    std::memcpy(&trained, &ivf->is_trained, 1);
+    if (trained != 1 || ivf->nlist == 0 || ivf->nlist > nlist_) {
       return bad("nlist " + std::to_string(ivf->nlist) + " (build params say at most " +
                  std::to_string(nlist_) + ")");
     }

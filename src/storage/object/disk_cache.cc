@@ -120,7 +120,7 @@ Result<EntryMeta> ReadEntryMeta(int fd, const fs::path& path) {
   crc = crc32c::Extend(crc, footer.data(), 20);
   if (crc != meta_crc) return corrupt("metadata checksum mismatch");
   meta.block_crcs.resize(blocks);
-  std::memcpy(meta.block_crcs.data(), section.data(), blocks * 4);
+  if (blocks > 0) std::memcpy(meta.block_crcs.data(), section.data(), blocks * 4);
   meta.key = section.substr(blocks * 4);
   meta.file_bytes = size;
   return meta;
