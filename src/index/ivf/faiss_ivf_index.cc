@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <span>
 #include <new>
 #include <optional>
@@ -397,6 +398,19 @@ class FaissIvfIndex final : public Index {
   // Checks that a FAISS index read from a blob is the one this object describes, and that
   // its labels are exactly the row numbers 0..rows-1 (search output and SkipSelector rely
   // on it). Every mismatch is DataLoss.
+  // FAISS reads bools and enums straight from the blob, so a damaged byte can leave a value
+  // outside the type's range, and even loading it is undefined behaviour. Read the bytes.
+  template <typename T>
+  static int64_t RawValue(const T& field) {
+    static_assert(sizeof(T) <= sizeof(int64_t));
+    std::make_unsigned_t<std::conditional_t<sizeof(T) == 1, int8_t,
+                         std::conditional_t<sizeof(T) == 2, int16_t,
+                         std::conditional_t<sizeof(T) == 4, int32_t, int64_t>>>> raw = 0;
+    static_assert(sizeof(raw) == sizeof(T));
+    std::memcpy(&raw, &field, sizeof(T));
+    return static_cast<int64_t>(raw);
+  }
+
   Status CheckLoaded(const faiss::IndexIVF* ivf, size_t rows) const {
     const std::string name(IndexTypeName(type_));
     auto bad = [&](const std::string& why) {
@@ -412,19 +426,16 @@ class FaissIvfIndex final : public Index {
     if (ivf->ntotal < 0 || static_cast<size_t>(ivf->ntotal) != rows) {
       return bad(std::to_string(ivf->ntotal) + " rows, expected " + std::to_string(rows));
     }
-    if (ivf->metric_type != FaissMetric(metric_)) return bad("wrong metric");
-    // FAISS reads bools straight from the blob, so a damaged byte can leave a value that is
-    // neither true nor false; look at the byte, never at the bool.
-    uint8_t trained = 0;
-    std::memcpy(&trained, &ivf->is_trained, 1);
-    if (trained != 1 || ivf->nlist == 0 || ivf->nlist > nlist_) {
+    const int64_t metric = static_cast<int64_t>(FaissMetric(metric_));
+    if (RawValue(ivf->metric_type) != metric) return bad("wrong metric");
+    if (RawValue(ivf->is_trained) != 1 || ivf->nlist == 0 || ivf->nlist > nlist_) {
       return bad("nlist " + std::to_string(ivf->nlist) + " (build params say at most " +
                  std::to_string(nlist_) + ")");
     }
     const std::type_info& quantizer_type =
         metric_ == MetricType::kL2 ? typeid(faiss::IndexFlatL2) : typeid(faiss::IndexFlatIP);
     if (ivf->quantizer == nullptr || typeid(*ivf->quantizer) != quantizer_type ||
-        ivf->quantizer->metric_type != ivf->metric_type ||
+        RawValue(ivf->quantizer->metric_type) != metric ||
         static_cast<size_t>(ivf->quantizer->d) != dim_ ||
         ivf->quantizer->ntotal != static_cast<FaissId>(ivf->nlist)) {
       return bad("coarse quantizer does not match");
@@ -438,7 +449,7 @@ class FaissIvfIndex final : public Index {
     if (type_ == IndexType::kIvfSq8) {
       const auto* sq = static_cast<const faiss::IndexIVFScalarQuantizer*>(ivf);
       // QT_8bit trains a (min, range) pair per dimension.
-      if (sq->sq.qtype != faiss::ScalarQuantizer::QT_8bit || sq->sq.d != dim_ ||
+      if (RawValue(sq->sq.qtype) != static_cast<int64_t>(faiss::ScalarQuantizer::QT_8bit) || sq->sq.d != dim_ ||
           sq->sq.code_size != dim_ || sq->sq.trained.size() != 2 * dim_) {
         return bad("scalar quantizer is not an 8-bit quantizer of dim " + std::to_string(dim_));
       }
