@@ -35,6 +35,7 @@ test-sanitize: deps
 	  -DTESSERA_SANITIZE='address;undefined' -DTESSERA_WERROR=OFF -DTESSERA_BUILD_BENCHMARKS=OFF $(CMAKE_ARGS)
 	cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	cd $(SANITIZE_DIR) && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ctest --output-on-failure -j $(JOBS) -L unit -E fuzz --timeout 900
 
 # Until the standalone server lands, `make run` runs the engine benchmark on sift5k.
