@@ -165,6 +165,20 @@ void Column::AppendNull() {
   ++size_;
 }
 
+void Column::AppendFrom(const Column& src, size_t row) {
+  TESSERA_CHECK(src.field_.data_type == field_.data_type && src.field_.element_type == field_.element_type &&
+                src.field_.dim == field_.dim)
+      << "AppendFrom: field '" << src.field_.name << "' does not match '" << field_.name << "'";
+  TESSERA_CHECK(row < src.size_) << "AppendFrom: row " << row << " of " << src.size_;
+  if (src.IsNull(row)) {
+    AppendNull();
+    return;
+  }
+  CopyValue(src, row);
+  if (field_.nullable) validity_.Resize(size_ + 1, true);
+  ++size_;
+}
+
 void Column::Truncate(size_t rows) {
   if (rows >= size_) return;
   TruncateStorage(rows);
@@ -216,6 +230,11 @@ Status VarCharColumn::AppendValue(const json& value) {
 void VarCharColumn::TruncateStorage(size_t rows) {
   offsets_.resize(rows + 1);
   bytes_.resize(offsets_.back());
+}
+
+void VarCharColumn::CopyValue(const Column& src, size_t row) {
+  bytes_.append(static_cast<const VarCharColumn&>(src).View(row));
+  offsets_.push_back(bytes_.size());
 }
 
 json VarCharColumn::Get(size_t row) const {
@@ -345,6 +364,19 @@ void ArrayColumn::TruncateStorage(size_t rows) {
   if (ints_.size() > n) ints_.resize(n);
   if (doubles_.size() > n) doubles_.resize(n);
   if (strings_.size() > n) strings_.resize(n);
+}
+
+void ArrayColumn::CopyValue(const Column& src, size_t row) {
+  const auto& other = static_cast<const ArrayColumn&>(src);
+  const size_t begin = other.offsets_[row];
+  const size_t end = other.offsets_[row + 1];
+  auto copy = [&](auto& to, const auto& from) {
+    if (from.size() >= end) to.insert(to.end(), from.begin() + begin, from.begin() + end);
+  };
+  copy(ints_, other.ints_);
+  copy(doubles_, other.doubles_);
+  copy(strings_, other.strings_);
+  offsets_.push_back(offsets_.back() + (end - begin));
 }
 
 json ArrayColumn::Element(size_t row, size_t index) const {

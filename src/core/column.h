@@ -46,6 +46,11 @@ class Column {
   /// Drops rows [rows, size()); used to roll back a partially appended row.
   void Truncate(size_t rows);
 
+  /// Appends row `row` of `src`, a column of the same data type, element type and dim
+  /// (checked), without a round trip through JSON. A null source row appends null, which
+  /// requires this column to be nullable (checked).
+  void AppendFrom(const Column& src, size_t row);
+
   /// The value of `row` in the response encoding (null for a null row; JSON fields as
   /// native JSON values, Arrays as plain JSON arrays). Requires row < size().
   virtual nlohmann::json Get(size_t row) const = 0;
@@ -59,6 +64,8 @@ class Column {
   virtual Status AppendValue(const nlohmann::json& value) = 0;
   virtual void AppendPlaceholder() = 0;
   virtual void TruncateStorage(size_t rows) = 0;
+  /// Appends src's value at `row`; src has this column's concrete type (checked by caller).
+  virtual void CopyValue(const Column& src, size_t row) = 0;
 
   FieldSchema field_;
   Bitset validity_;
@@ -81,6 +88,9 @@ class ScalarColumn final : public Column {
   Status AppendValue(const nlohmann::json& value) override;
   void AppendPlaceholder() override { data_.push_back(T{}); }
   void TruncateStorage(size_t rows) override { data_.resize(rows); }
+  void CopyValue(const Column& src, size_t row) override {
+    data_.push_back(static_cast<const ScalarColumn&>(src).data_[row]);
+  }
 
   std::vector<T> data_;
 };
@@ -101,6 +111,7 @@ class VarCharColumn final : public Column {
   Status AppendValue(const nlohmann::json& value) override;
   void AppendPlaceholder() override { offsets_.push_back(bytes_.size()); }
   void TruncateStorage(size_t rows) override;
+  void CopyValue(const Column& src, size_t row) override;
 
   std::vector<uint64_t> offsets_;  // size() + 1 entries
   std::string bytes_;
@@ -122,6 +133,9 @@ class JsonColumn final : public Column {
   Status AppendValue(const nlohmann::json& value) override;
   void AppendPlaceholder() override { values_.emplace_back(nullptr); }
   void TruncateStorage(size_t rows) override { values_.resize(rows); }
+  void CopyValue(const Column& src, size_t row) override {
+    values_.push_back(static_cast<const JsonColumn&>(src).values_[row]);
+  }
 
   std::vector<nlohmann::json> values_;
 };
@@ -148,6 +162,7 @@ class ArrayColumn final : public Column {
   Status AppendValue(const nlohmann::json& value) override;
   void AppendPlaceholder() override { offsets_.push_back(offsets_.back()); }
   void TruncateStorage(size_t rows) override;
+  void CopyValue(const Column& src, size_t row) override;
   size_t ElementCount() const;
 
   std::vector<uint64_t> offsets_;  // size() + 1 entries
@@ -173,6 +188,10 @@ class FloatVectorColumn final : public Column {
   Status AppendValue(const nlohmann::json& value) override;
   void AppendPlaceholder() override { data_.resize(data_.size() + dim(), 0.0f); }
   void TruncateStorage(size_t rows) override { data_.resize(rows * dim()); }
+  void CopyValue(const Column& src, size_t row) override {
+    auto v = static_cast<const FloatVectorColumn&>(src).Row(row);
+    data_.insert(data_.end(), v.begin(), v.end());
+  }
 
   std::vector<float> data_;
 };

@@ -87,6 +87,61 @@ Status ColumnSet::AppendFields(const json& row) {
   return Status::OK();
 }
 
+Result<std::unique_ptr<ColumnSet>> ColumnSet::FromColumns(CollectionSchema schema,
+                                                          std::vector<std::unique_ptr<Column>> columns,
+                                                          std::unique_ptr<JsonColumn> dynamic) {
+  TESSERA_RETURN_IF_ERROR(schema.Validate());
+  std::unique_ptr<ColumnSet> set(new ColumnSet(std::move(schema)));
+  if (columns.size() != set->columns_.size()) {
+    return Status::InvalidArgument("FromColumns: " + std::to_string(columns.size()) + " columns for " +
+                                   std::to_string(set->columns_.size()) + " fields");
+  }
+  const bool wants_dynamic = set->implicit_dynamic_ != nullptr;
+  if (wants_dynamic != (dynamic != nullptr)) {
+    return Status::InvalidArgument(wants_dynamic ? "FromColumns: the dynamic field column is missing"
+                                                 : "FromColumns: a dynamic column was given but is not expected");
+  }
+  const size_t rows = columns.empty() ? 0 : (columns[0] ? columns[0]->size() : 0);
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const FieldSchema& f = set->schema_.fields[i];
+    if (!columns[i] || columns[i]->field().data_type != f.data_type ||
+        columns[i]->field().element_type != f.element_type || columns[i]->field().dim != f.dim) {
+      return Status::InvalidArgument("FromColumns: column for field '" + f.name + "' is missing or of another type");
+    }
+    if (columns[i]->size() != rows) {
+      return Status::InvalidArgument("FromColumns: field '" + f.name + "' has " + std::to_string(columns[i]->size()) +
+                                     " rows, expected " + std::to_string(rows));
+    }
+  }
+  if (dynamic && dynamic->size() != rows) {
+    return Status::InvalidArgument("FromColumns: the dynamic field has " + std::to_string(dynamic->size()) +
+                                   " rows, expected " + std::to_string(rows));
+  }
+  set->columns_ = std::move(columns);
+  set->dynamic_ = nullptr;
+  for (size_t i = 0; i < set->columns_.size(); ++i) {
+    if (set->schema_.fields[i].is_dynamic) set->dynamic_ = static_cast<JsonColumn*>(set->columns_[i].get());
+  }
+  if (dynamic) {
+    set->implicit_dynamic_ = std::move(dynamic);
+    set->dynamic_ = set->implicit_dynamic_.get();
+  }
+  set->num_rows_ = rows;
+  set->deleted_.Resize(rows);
+  return set;
+}
+
+void ColumnSet::AppendRowFrom(const ColumnSet& src, size_t row) {
+  TESSERA_CHECK(src.columns_.size() == columns_.size()) << "AppendRowFrom: schemas differ";
+  for (size_t i = 0; i < columns_.size(); ++i) columns_[i]->AppendFrom(*src.columns_[i], row);
+  if (implicit_dynamic_) {
+    TESSERA_CHECK(src.implicit_dynamic_ != nullptr) << "AppendRowFrom: schemas differ";
+    implicit_dynamic_->AppendFrom(*src.implicit_dynamic_, row);
+  }
+  ++num_rows_;
+  deleted_.Resize(num_rows_);
+}
+
 void ColumnSet::MarkDeleted(size_t row) {
   TESSERA_CHECK(row < num_rows_) << "MarkDeleted(" << row << ") with " << num_rows_ << " rows";
   deleted_.Set(row);

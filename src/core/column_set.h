@@ -38,6 +38,18 @@ class ColumnSet {
   /// rejected), else InvalidArgument naming the key. On error nothing is appended.
   Status AppendRow(const nlohmann::json& row);
 
+  /// Builds a set from columns read back from storage: `columns` parallel to
+  /// schema.fields (each of its field's type), plus the dynamic column when the schema
+  /// enables the dynamic field without declaring it (else null). InvalidArgument when the
+  /// schema is invalid, a column is missing or of another type, or row counts differ.
+  static Result<std::unique_ptr<ColumnSet>> FromColumns(CollectionSchema schema,
+                                                        std::vector<std::unique_ptr<Column>> columns,
+                                                        std::unique_ptr<JsonColumn> dynamic);
+
+  /// Appends row `row` of `src`, which must have the same schema (field types checked),
+  /// copying typed values. The row is not marked deleted.
+  void AppendRowFrom(const ColumnSet& src, size_t row);
+
   /// Marks `row` deleted (row < num_rows(), checked). Deleted rows stay readable.
   void MarkDeleted(size_t row);
   bool IsDeleted(size_t row) const { return deleted_.Test(row); }

@@ -139,5 +139,55 @@ TEST_F(ColumnSetTest, DeletedRows) {
   EXPECT_EQ(set_->deleted().size(), 70u);
 }
 
+TEST_F(ColumnSetTest, AppendRowFromCopiesEveryTypeAndNulls) {
+  CollectionSchema schema = Schema(true);
+  FieldSchema arr = Field("arr", DataType::kArray);
+  arr.element_type = DataType::kVarChar;
+  arr.max_length = 8;
+  arr.max_capacity = 4;
+  arr.nullable = true;
+  FieldSchema doc = Field("doc", DataType::kJSON);
+  doc.nullable = true;
+  schema.fields.push_back(arr);
+  schema.fields.push_back(doc);
+  auto src = ColumnSet::Create(schema).value();
+  ASSERT_TRUE(src->AppendRow(json::parse(R"({"id":1,"vec":[1,2],"score":0.5,"tag":"a","arr":["x","y"],"doc":{"k":1},"extra":7})")).ok());
+  ASSERT_TRUE(src->AppendRow(json::parse(R"({"id":2,"vec":[3,4]})")).ok());
+  auto dst = ColumnSet::Create(schema).value();
+  dst->AppendRowFrom(*src, 1);
+  dst->AppendRowFrom(*src, 0);
+  ASSERT_EQ(dst->num_rows(), 2u);
+  EXPECT_EQ(dst->GetRow(0).value(), src->GetRow(1).value());
+  EXPECT_EQ(dst->GetRow(1).value(), src->GetRow(0).value());
+  EXPECT_TRUE(dst->column(2).IsNull(0));
+}
+
+TEST_F(ColumnSetTest, FromColumnsChecksShapes) {
+  Make(true);
+  ASSERT_TRUE(Append(R"({"id": 1, "vec": [1, 2], "k": "v"})").ok());
+  auto copy_columns = [&](size_t rows) {
+    std::vector<std::unique_ptr<Column>> cols;
+    for (size_t i = 0; i < set_->schema().fields.size(); ++i) {
+      cols.push_back(Column::Create(set_->schema().fields[i]));
+      for (size_t r = 0; r < rows; ++r) cols.back()->AppendFrom(set_->column(i), r);
+    }
+    return cols;
+  };
+  auto dynamic = std::make_unique<JsonColumn>(set_->dynamic_column()->field());
+  dynamic->AppendFrom(*set_->dynamic_column(), 0);
+  auto built = ColumnSet::FromColumns(set_->schema(), copy_columns(1), std::move(dynamic));
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  EXPECT_EQ(built.value()->GetRow(0).value(), set_->GetRow(0).value());
+
+  auto no_dynamic = ColumnSet::FromColumns(set_->schema(), copy_columns(1), nullptr);
+  EXPECT_THAT(no_dynamic.status().message(), HasSubstr("dynamic"));
+  auto cols = copy_columns(1);
+  cols[1] = Column::Create(set_->schema().fields[1]);  // 0 rows
+  auto dyn = std::make_unique<JsonColumn>(set_->dynamic_column()->field());
+  dyn->AppendFrom(*set_->dynamic_column(), 0);
+  auto short_col = ColumnSet::FromColumns(set_->schema(), std::move(cols), std::move(dyn));
+  EXPECT_THAT(short_col.status().message(), HasSubstr("'vec'"));
+}
+
 }  // namespace
 }  // namespace tessera::core
