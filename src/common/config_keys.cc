@@ -25,6 +25,13 @@ constexpr KeySpec kKeys[] = {
      .doc = "Root directory for local state (local object store, SQLite, WAL, cache)."},
     {.section = "server", .key = "shutdown_timeout", .type = kDuration, .default_value = "30s",
      .doc = "How long a graceful shutdown waits for in-flight requests."},
+    {.section = "server", .key = "http_threads", .type = kInt, .default_value = "64",
+     .doc = "Threads serving HTTP connections (each keep-alive client holds one while connected).",
+     .min = 2, .max = 4096},
+    {.section = "server", .key = "max_body_size", .type = kBytes, .default_value = "64MiB",
+     .doc = "Largest request body accepted; larger bodies are refused before parsing."},
+    {.section = "server", .key = "request_timeout", .type = kDuration, .default_value = "30s",
+     .doc = "Default time limit of one request (the Request-Timeout header overrides it)."},
 
     // logging
     {.section = "logging", .key = "level", .type = kString, .default_value = "info",
@@ -71,6 +78,36 @@ constexpr KeySpec kKeys[] = {
      .doc = "NATS server URL, e.g. nats://host:4222."},
     {.section = "log", .key = "replicas", .type = kInt, .default_value = "1",
      .doc = "NATS JetStream stream replicas.", .min = 1, .max = 5},
+
+    // coord: the coordinator.
+    {.section = "coord", .key = "bounded_staleness", .type = kDuration, .default_value = "1s",
+     .doc = "How far behind the newest write a Bounded-consistency read may be."},
+    {.section = "coord", .key = "compaction_interval", .type = kDuration, .default_value = "60s",
+     .doc = "How often the coordinator looks for segments to compact (0 = only on request)."},
+    {.section = "coord", .key = "compaction_small_rows", .type = kInt, .default_value = "10000",
+     .doc = "Segments with fewer rows are merged by compaction.", .min = 0},
+    {.section = "coord", .key = "compaction_delete_ratio", .type = kDouble, .default_value = "0.2",
+     .doc = "Segments with at least this fraction of deleted rows are rewritten by compaction."},
+    {.section = "coord", .key = "gc_grace_period", .type = kDuration, .default_value = "10m",
+     .doc = "How long an unreferenced file is kept before garbage collection deletes it."},
+    {.section = "coord", .key = "gc_interval", .type = kDuration, .default_value = "60s",
+     .doc = "How often garbage collection runs."},
+
+    // datanode: WAL consumers that seal and flush segments.
+    {.section = "datanode", .key = "segment_size", .type = kBytes, .default_value = "64MiB",
+     .doc = "A growing segment is sealed and flushed once its rows take this much memory."},
+    {.section = "datanode", .key = "seal_idle_time", .type = kDuration, .default_value = "10s",
+     .doc = "A growing segment with no new record for this long is sealed and flushed."},
+
+    // indexnode: index builders.
+    {.section = "indexnode", .key = "parallel_builds", .type = kInt, .default_value = "1",
+     .doc = "Index builds run at the same time.", .min = 1, .max = 256},
+    {.section = "indexnode", .key = "build_threads", .type = kInt, .default_value = "0",
+     .doc = "Threads one build uses (0 = one per CPU core).", .min = 0, .max = 4096},
+
+    // querynode: search serving.
+    {.section = "querynode", .key = "search_threads", .type = kInt, .default_value = "0",
+     .doc = "Threads executing searches (0 = one per CPU core).", .min = 0, .max = 4096},
 
     // cache: query nodes' disk cache of segment files.
     {.section = "cache", .key = "path", .type = kString, .default_value = "./data/cache",

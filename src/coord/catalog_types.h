@@ -1,0 +1,125 @@
+#pragma once
+
+// Plain value types the roles exchange about the catalog and segments. They are what the
+// coordinator persists (as JSON, see ToJson/FromJson) and what it hands to the other roles;
+// no role holds a pointer into another role's copy.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "core/schema.h"
+
+namespace tessera::coord {
+
+/// Field ids of the per-row system columns every segment carries next to the schema's
+/// fields (user fields are numbered from kFirstUserFieldId in declaration order).
+inline constexpr int64_t kTimestampFieldId = 1;    // Int64: the row's hybrid timestamp
+inline constexpr int64_t kPartitionFieldId = 2;    // Int64: the row's partition id
+inline constexpr int64_t kFirstUserFieldId = 100;
+
+inline constexpr std::string_view kDefaultDatabase = "default";
+inline constexpr std::string_view kDefaultPartition = "_default";
+
+enum class ConsistencyLevel { kStrong, kSession, kBounded, kEventually, kCustomized };
+std::string_view ConsistencyLevelName(ConsistencyLevel level);
+/// Case-sensitive, as the spec: "Strong", "Session", "Bounded", "Eventually", "Customized".
+Result<ConsistencyLevel> ParseConsistencyLevel(std::string_view name);
+
+enum class LoadState { kNotLoad, kLoading, kLoaded };
+
+struct DatabaseInfo {
+  int64_t id = 0;
+  std::string name;
+  std::map<std::string, std::string> properties;
+};
+
+struct PartitionInfo {
+  int64_t id = 0;
+  std::string name;
+  bool loaded = false;  // meaningful while the collection is loaded
+};
+
+/// An index definition on one vector field. The type is kept as the user wrote it
+/// ("AUTOINDEX" stays "AUTOINDEX"); the index node resolves it.
+struct IndexInfo {
+  int64_t id = 0;
+  std::string name;
+  int64_t field_id = 0;
+  std::string field_name;
+  std::string index_type;  // FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, AUTOINDEX
+  std::string metric_type;  // L2, IP, COSINE
+  nlohmann::json params = nlohmann::json::object();  // build params (M, efConstruction, nlist, ...)
+};
+
+struct CollectionInfo {
+  int64_t id = 0;
+  std::string db_name;
+  /// schema.name is the collection name. Field ids are assigned by the coordinator; when the
+  /// dynamic field is enabled the schema declares it explicitly (is_dynamic, "$meta").
+  core::CollectionSchema schema;
+  int32_t num_shards = 1;
+  /// Number of partitions the partition key hashes to (0 when there is no partition key).
+  int32_t num_partitions = 0;
+  ConsistencyLevel consistency = ConsistencyLevel::kBounded;
+  std::map<std::string, std::string> properties;
+  std::vector<PartitionInfo> partitions;  // "_default" first
+  std::vector<IndexInfo> indexes;
+  std::vector<std::string> aliases;
+  bool loaded = false;  // the user asked to load it (and has not released it)
+  uint64_t created_ts = 0;
+
+  /// WAL channel of shard `shard` ("c<id>_s<shard>").
+  std::string Channel(int32_t shard) const;
+  std::vector<std::string> Channels() const;
+  const PartitionInfo* FindPartition(std::string_view name) const;
+  const IndexInfo* FindIndex(std::string_view name) const;
+  /// The index on field `field_id`, or nullptr.
+  const IndexInfo* IndexOnField(int64_t field_id) const;
+};
+
+/// A sealed segment: the rows and deletes of one channel's WAL range [start_offset,
+/// end_offset), written to the object store by a data node.
+struct SegmentInfo {
+  int64_t id = 0;
+  int64_t collection_id = 0;
+  std::string channel;
+  uint64_t start_offset = 0;
+  uint64_t end_offset = 0;
+  uint64_t num_rows = 0;
+  /// Field id (system fields included) -> object key of its binlog. Empty when num_rows == 0.
+  std::map<int64_t, std::string> binlogs;
+  /// Deletes consumed in the WAL range (deltalog object key); empty when there were none.
+  /// They apply to rows of any segment of the collection older than the delete.
+  std::string deltalog;
+  std::string stats;  // stats object key; empty when num_rows == 0
+  /// Index id -> object key of that index's file for this segment.
+  std::map<int64_t, std::string> index_files;
+  /// Segments this one replaces (compaction); they are dropped when it is registered.
+  std::vector<int64_t> compacted_from;
+  bool dropped = false;
+};
+
+/// Build state of one index over a collection, summed over its segments.
+struct IndexProgress {
+  uint64_t total_rows = 0;
+  uint64_t indexed_rows = 0;
+  uint64_t pending_rows = 0;
+  std::string state;  // "Finished", "InProgress", "Failed", "IndexStateNone"
+  std::string fail_reason;
+};
+
+/// JSON forms used by the coordinator's persistence (and handy in tests and logs).
+nlohmann::json ToJson(const core::CollectionSchema& schema);
+Result<core::CollectionSchema> SchemaFromJson(const nlohmann::json& j);
+nlohmann::json ToJson(const CollectionInfo& info);
+Result<CollectionInfo> CollectionFromJson(const nlohmann::json& j);
+nlohmann::json ToJson(const SegmentInfo& info);
+Result<SegmentInfo> SegmentFromJson(const nlohmann::json& j);
+
+}  // namespace tessera::coord
