@@ -94,9 +94,11 @@ struct SegmentInfo {
   uint64_t num_rows = 0;
   /// Field id (system fields included) -> object key of its binlog. Empty when num_rows == 0.
   std::map<int64_t, std::string> binlogs;
-  /// Deletes consumed in the WAL range (deltalog object key); empty when there were none.
-  /// They apply to rows of any segment of the collection older than the delete.
-  std::string deltalog;
+  /// Deltalog object keys: the deletes consumed in the WAL range (none when there were no
+  /// deletes), plus, for a compacted segment, its inputs' deltalogs carried over. A delete
+  /// applies to every row of the collection with that primary key and an older timestamp,
+  /// in any segment, so deltalogs stay referenced as long as some segment lists them.
+  std::vector<std::string> deltalogs;
   std::string stats;  // stats object key; empty when num_rows == 0
   /// Index id -> object key of that index's file for this segment.
   std::map<int64_t, std::string> index_files;
