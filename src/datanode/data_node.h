@@ -1,6 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "common/status.h"
@@ -29,6 +32,15 @@ class DataNode {
   /// Seals and flushes everything appended to the collection's channels before the call
   /// (including deletes-only ranges); returns after SegmentFlushed succeeded for each.
   virtual Status Flush(int64_t collection_id) = 0;
+  /// Compaction: writes one new segment (id `new_segment_id`, channel and WAL range
+  /// spanning the inputs) holding the inputs' rows minus those hidden by any delete of the
+  /// collection (deltalogs of every live segment, `all_deltalogs`), with the inputs'
+  /// deltalogs carried over and compacted_from = the input ids. Does not register it: the
+  /// coordinator does, after indexing it. Inputs must share one channel.
+  virtual Result<coord::SegmentInfo> Compact(const coord::CollectionInfo& collection,
+                                             const std::vector<coord::SegmentInfo>& inputs,
+                                             const std::vector<std::string>& all_deltalogs,
+                                             int64_t new_segment_id) = 0;
   /// Rows buffered but not yet flushed, optionally of one partition only.
   virtual uint64_t GrowingRows(int64_t collection_id, std::optional<int64_t> partition_id) = 0;
 };
