@@ -10,9 +10,23 @@
 #include "common/config.h"
 #include "common/logging.h"
 #include "core/simd/distance.h"
+#include "server/standalone.h"
 
 namespace {
 constexpr const char* kVersion = "0.1.0";
+
+// The file (or defaults), the environment, then each --set KEY=VALUE.
+tessera::Result<tessera::config::Config> LoadConfig(const std::string& path, const std::vector<std::string>& overrides) {
+  auto loaded = path.empty() ? tessera::config::Config::LoadString("") : tessera::config::Config::LoadFile(path);
+  if (!loaded.ok()) return loaded.status();
+  tessera::config::Config config = std::move(loaded).value();
+  for (const std::string& kv : overrides) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos) return tessera::Status::InvalidArgument("--set expects KEY=VALUE, got '" + kv + "'");
+    TESSERA_RETURN_IF_ERROR(config.Set(kv.substr(0, eq), kv.substr(eq + 1), "flag --set"));
+  }
+  return config;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -40,26 +54,45 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   check->callback([&] {
     tessera::logging::Init("warn");
-    auto loaded = config_path.empty() ? tessera::config::Config::LoadString("")
-                                      : tessera::config::Config::LoadFile(config_path);
+    auto loaded = LoadConfig(config_path, overrides);
     if (!loaded.ok()) {
       std::fprintf(stderr, "tessera check: %s\n", loaded.status().ToString().c_str());
       exit_code = 2;
       return;
     }
     tessera::config::Config config = std::move(loaded).value();
-    for (const std::string& kv : overrides) {
-      const auto eq = kv.find('=');
-      const tessera::Status set = eq == std::string::npos
-          ? tessera::Status::InvalidArgument("--set expects KEY=VALUE, got '" + kv + "'")
-          : config.Set(kv.substr(0, eq), kv.substr(eq + 1), "flag --set");
-      if (!set.ok()) {
-        std::fprintf(stderr, "tessera check: %s\n", set.ToString().c_str());
-        exit_code = 2;
-        return;
-      }
-    }
     exit_code = tessera::cli::RunCheck(config, stdout);
+  });
+
+  std::string standalone_config;
+  std::string data_dir;
+  int port = -1;
+  std::vector<std::string> standalone_overrides;
+  CLI::App* standalone = app.add_subcommand(
+      "standalone", "run every role in one process on embedded storage under --data-dir");
+  standalone->add_option("--config", standalone_config, "YAML configuration file (docs/configuration.md)");
+  standalone->add_option("--data-dir", data_dir, "directory for all local state (server.data_dir, default ./data)");
+  standalone->add_option("--port", port, "port of the REST API, /healthz, /readyz and /metrics (server.port)");
+  standalone->add_option("--set", standalone_overrides, "override one key, e.g. --set datanode.seal_idle_time=1s")
+      ->allow_extra_args(false);
+  standalone->callback([&] {
+    auto loaded = LoadConfig(standalone_config, standalone_overrides);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "tessera standalone: %s\n", loaded.status().ToString().c_str());
+      exit_code = 2;
+      return;
+    }
+    tessera::config::Config config = std::move(loaded).value();
+    tessera::Status set = tessera::Status::OK();
+    if (!data_dir.empty()) set = config.Set("server.data_dir", data_dir, "flag --data-dir");
+    if (set.ok() && port >= 0) set = config.Set("server.port", std::to_string(port), "flag --port");
+    if (!set.ok()) {
+      std::fprintf(stderr, "tessera standalone: %s\n", set.ToString().c_str());
+      exit_code = 2;
+      return;
+    }
+    tessera::logging::Init(config.GetString("logging.level"));
+    exit_code = tessera::server::RunStandalone(std::move(config));
   });
 
   CLI11_PARSE(app, argc, argv);

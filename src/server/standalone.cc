@@ -1,0 +1,186 @@
+#include "server/standalone.h"
+
+#include <csignal>
+#include <filesystem>
+#include <utility>
+
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "coord/coordinator_impl.h"
+#include "datanode/data_node_impl.h"
+#include "indexnode/index_node_impl.h"
+#include "proxy/proxy.h"
+#include "querynode/query_node_impl.h"
+#include "server/http_server.h"
+#include "storage/object/disk_cache.h"
+#include "storage/storage_factory.h"
+
+namespace tessera::server {
+
+// Declaration order is construction order; destruction runs in reverse, so the HTTP server
+// goes first and storage last.
+struct Standalone::Parts {
+  config::Config config;
+  std::unique_ptr<storage::ObjectStore> objects;
+  std::unique_ptr<storage::ObjectStore> cached_objects;  // DiskCache over `objects`
+  std::unique_ptr<storage::MetaStore> meta;
+  std::unique_ptr<storage::Log> log;
+  std::unique_ptr<coord::CoordinatorImpl> coord;
+  std::unique_ptr<datanode::DataNodeImpl> datanode;
+  std::unique_ptr<indexnode::IndexNodeImpl> indexnode;
+  std::unique_ptr<querynode::QueryNodeImpl> querynode;
+  std::unique_ptr<proxy::Proxy> proxy;
+  std::unique_ptr<HttpServer> http;
+  bool stopped = false;
+};
+
+Status ApplyDataDir(config::Config& config) {
+  const std::filesystem::path dir = config.GetString("server.data_dir");
+  const std::pair<const char*, const char*> derived[] = {
+      {"object_store.path", "objects"}, {"meta.path", "meta.db"}, {"log.path", "wal"}, {"cache.path", "cache"}};
+  for (const auto& [key, leaf] : derived) {
+    if (config.Source(key) == "default") {
+      TESSERA_RETURN_IF_ERROR(config.Set(key, (dir / leaf).string(), "server.data_dir"));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::Unavailable("cannot create data directory '" + dir.string() + "': " + ec.message());
+  return Status::OK();
+}
+
+Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
+  TESSERA_RETURN_IF_ERROR(ApplyDataDir(config));
+  auto p = std::make_unique<Parts>();
+  p->config = std::move(config);
+  const config::Config& c = p->config;
+  TESSERA_LOG_INFO("starting tessera standalone; configuration:\n{}", c.Dump());
+
+  TESSERA_ASSIGN_OR_RETURN(p->objects, storage::OpenObjectStore(c));
+  TESSERA_ASSIGN_OR_RETURN(p->meta, storage::OpenMetaStore(c));
+  TESSERA_ASSIGN_OR_RETURN(p->log, storage::OpenLog(c));
+  storage::DiskCacheOptions cache_options;
+  cache_options.capacity_bytes = c.GetBytes("cache.size");
+  TESSERA_ASSIGN_OR_RETURN(p->cached_objects,
+                           storage::DiskCache::Open(*p->objects, c.GetString("cache.path"), cache_options));
+
+  coord::CoordinatorOptions coord_options;
+  coord_options.compaction_interval = c.GetDuration("coord.compaction_interval");
+  coord_options.compaction_small_rows = c.GetInt("coord.compaction_small_rows");
+  coord_options.compaction_delete_ratio = c.GetDouble("coord.compaction_delete_ratio");
+  coord_options.gc_grace_period = c.GetDuration("coord.gc_grace_period");
+  coord_options.gc_interval = c.GetDuration("coord.gc_interval");
+  TESSERA_ASSIGN_OR_RETURN(p->coord, coord::CoordinatorImpl::Open(coord_options, p->meta.get(), p->objects.get()));
+
+  datanode::DataNodeOptions data_options;
+  data_options.segment_size = c.GetBytes("datanode.segment_size");
+  data_options.seal_idle_time = c.GetDuration("datanode.seal_idle_time");
+  p->datanode = datanode::CreateDataNode(data_options, p->coord.get(), p->log.get(), p->objects.get());
+
+  indexnode::IndexNodeOptions index_options;
+  index_options.parallel_builds = static_cast<int>(c.GetInt("indexnode.parallel_builds"));
+  index_options.build_threads = static_cast<int>(c.GetInt("indexnode.build_threads"));
+  p->indexnode = indexnode::CreateIndexNode(index_options, p->coord.get(), p->objects.get());
+
+  querynode::QueryNodeOptions query_options;
+  query_options.search_threads = static_cast<int>(c.GetInt("querynode.search_threads"));
+  p->querynode = querynode::CreateQueryNode(query_options, p->log.get(), p->cached_objects.get());
+
+  proxy::ProxyOptions proxy_options;
+  proxy_options.bounded_staleness = c.GetDuration("coord.bounded_staleness");
+  proxy_options.request_timeout = c.GetDuration("server.request_timeout");
+  p->proxy = std::make_unique<proxy::Proxy>(proxy_options, p->coord.get(), p->querynode.get(), p->log.get());
+
+  HttpServerOptions http_options;
+  http_options.address = c.GetString("server.address");
+  http_options.port = static_cast<int>(c.GetInt("server.port"));
+  http_options.threads = static_cast<int>(c.GetInt("server.http_threads"));
+  http_options.max_body_size = c.GetBytes("server.max_body_size");
+  p->http = std::make_unique<HttpServer>(p->proxy.get(), http_options);
+  // Listen first (liveness and a 503 /readyz during recovery), then recover, then ready.
+  TESSERA_RETURN_IF_ERROR(p->http->Start());
+
+  p->coord->AttachNodes(p->datanode.get(), p->indexnode.get(), p->querynode.get());
+  TESSERA_RETURN_IF_ERROR(p->coord->Start());
+  metrics::Registry::Default().SetGaugeCallback("tessera_process_resident_memory_bytes",
+                                                "Resident memory of the process.",
+                                                [] { return metrics::ProcessResidentBytes(); });
+  p->http->SetReady(true);
+  TESSERA_LOG_INFO("tessera standalone ready on port {}", p->http->port());
+  return std::unique_ptr<Standalone>(new Standalone(std::move(p)));
+}
+
+Standalone::Standalone(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Standalone::~Standalone() { (void)Shutdown(); }
+
+int Standalone::port() const { return parts_->http->port(); }
+
+Status Standalone::Shutdown() {
+  Parts& p = *parts_;
+  if (p.stopped) return Status::OK();
+  p.stopped = true;
+  TESSERA_LOG_INFO("shutting down: no new requests");
+  p.http->SetReady(false);
+  p.http->Stop();  // waits for in-flight requests
+  Status result = Status::OK();
+  // Flush what is still growing, so a restart has nothing to replay.
+  auto databases = p.coord->ListDatabases();
+  if (databases.ok()) {
+    for (const auto& db : *databases) {
+      auto names = p.coord->ListCollections(db.name);
+      if (!names.ok()) continue;
+      for (const auto& name : *names) {
+        auto info = p.coord->DescribeCollection(db.name, name);
+        if (!info.ok()) continue;
+        Status flushed = p.coord->Flush(info->id);
+        if (!flushed.ok()) {
+          TESSERA_LOG_WARN("flush of {}.{} on shutdown failed: {}", db.name, name, flushed.ToString());
+          result = flushed;
+        }
+      }
+    }
+  }
+  p.coord->Stop();
+  p.querynode->Stop();
+  p.indexnode->Stop();
+  p.datanode->Stop();
+  TESSERA_LOG_INFO("shutdown complete");
+  return result;
+}
+
+namespace {
+
+int WaitForSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int signal = 0;
+  sigwait(&set, &signal);
+  return signal;
+}
+
+}  // namespace
+
+int RunStandalone(config::Config config) {
+  // Block the signals in every thread (threads inherit the mask) so sigwait receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto started = Standalone::Start(std::move(config));
+  if (!started.ok()) {
+    TESSERA_LOG_ERROR("tessera standalone failed to start: {}", started.status().ToString());
+    return 1;
+  }
+  const int signal = WaitForSignal();
+  TESSERA_LOG_INFO("received signal {}", signal);
+  Status stopped = (*started)->Shutdown();
+  return stopped.ok() ? 0 : 1;
+}
+
+}  // namespace tessera::server
