@@ -1,0 +1,322 @@
+// Every REST endpoint and the documented error paths, over HTTP against the real binary
+// (../shared/spec/REST_API.md). One server for the suite; each test uses its own names.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <thread>
+
+#include "harness/standalone_process.h"
+#include "integration/test_util.h"
+
+namespace tessera::testing {
+namespace {
+
+using nlohmann::json;
+
+class RestApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new ScratchDir("tessera_rest");
+    auto started = StandaloneProcess::Start(dir_->Sub("data"), {{"TESSERA_DATANODE_SEAL_IDLE_TIME", "200ms"}});
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    server_ = started->release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete dir_;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    client_ = std::make_unique<RestClient>("127.0.0.1", server_->port());
+  }
+  json Call(const std::string& route, const json& body, const std::map<std::string, std::string>& headers = {}) {
+    auto r = client_->Call(route, body, headers);
+    EXPECT_TRUE(r.ok()) << route << ": " << r.status().ToString();
+    return r.ok() ? *r : json::object();
+  }
+  json Ok(const std::string& route, const json& body) { return MustCall(*client_, route, body); }
+  // Expects error `code` whose message contains `needle`.
+  void ExpectError(const std::string& route, const json& body, int code, const std::string& needle) {
+    json r = Call(route, body);
+    EXPECT_EQ(r.value("code", 0), code) << route << " " << body.dump().substr(0, 200) << " -> " << r.dump();
+    EXPECT_NE(r.value("message", "").find(needle), std::string::npos)
+        << route << ": message '" << r.value("message", "") << "' lacks '" << needle << "'";
+    EXPECT_FALSE(r.contains("data")) << r.dump();
+  }
+  void QuickCollection(const std::string& name, int rows = 0) {
+    Ok("collections/create", {{"collectionName", name}, {"dimension", 8}, {"metricType", "L2"}});
+    if (rows == 0) return;
+    json data = json::array();
+    for (int64_t id = 1; id <= rows; ++id) {
+      json row = Row(id);
+      row["color"] = id % 2 == 0 ? "red" : "blue";
+      data.push_back(row);
+    }
+    Ok("entities/insert", {{"collectionName", name}, {"data", data}});
+  }
+
+  static ScratchDir* dir_;
+  static StandaloneProcess* server_;
+  std::unique_ptr<RestClient> client_;
+};
+
+ScratchDir* RestApiTest::dir_ = nullptr;
+StandaloneProcess* RestApiTest::server_ = nullptr;
+
+TEST_F(RestApiTest, TransportConventions) {
+  auto health = client_->Send("GET", "/healthz", "");
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200);
+  auto ready = client_->Send("GET", "/readyz", "");
+  EXPECT_EQ(ready->status, 200);
+  auto options = client_->Send("OPTIONS", "/v2/vectordb/collections/list", "");
+  EXPECT_EQ(options->status, 204);
+  auto cors = options->headers.find("Access-Control-Allow-Origin");
+  ASSERT_NE(cors, options->headers.end());
+  EXPECT_EQ(cors->second, "*");
+  EXPECT_EQ(client_->Send("POST", "/v2/vectordb/collections/nope", "{}")->status, 404);
+  EXPECT_EQ(client_->Send("GET", "/v2/vectordb/collections/list", "")->status, 404);
+  // The body is JSON whatever the Content-Type says (the Node SDK sends none).
+  auto plain = client_->Send("POST", "/v2/vectordb/collections/list", "{}", {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(json::parse(plain->body)["code"], 0) << plain->body;
+  auto empty = client_->Send("POST", "/v2/vectordb/collections/list", "");
+  EXPECT_EQ(json::parse(empty->body)["code"], 1801) << empty->body;
+  auto bad = client_->Send("POST", "/v2/vectordb/collections/list", "{not json");
+  EXPECT_EQ(bad->status, 200);
+  EXPECT_EQ(json::parse(bad->body)["code"], 1801) << bad->body;
+  auto metrics = client_->Send("GET", "/metrics", "");
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("tessera_http_requests_total"), std::string::npos);
+  EXPECT_NE(metrics->body.find("tessera_process_resident_memory_bytes"), std::string::npos);
+}
+
+TEST_F(RestApiTest, OversizedBodyIsRefused) {
+  std::string big(65 << 20, ' ');
+  big.front() = '{';
+  big.back() = '}';
+  auto r = client_->Send("POST", "/v2/vectordb/collections/list", big);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 413);
+}
+
+TEST_F(RestApiTest, CollectionLifecycle) {
+  QuickCollection("life");
+  auto d = Ok("collections/describe", {{"collectionName", "life"}});
+  EXPECT_EQ(d["data"]["collectionName"], "life");
+  EXPECT_EQ(d["data"]["fields"].size(), 2u) << d.dump();
+  EXPECT_EQ(d["data"]["shardsNum"], 1);
+  EXPECT_EQ(d["data"]["enableDynamicField"], true);
+  EXPECT_EQ(d["data"]["indexes"][0]["fieldName"], "vector");
+  EXPECT_EQ(d["data"]["indexes"][0]["metricType"], "L2");
+  EXPECT_EQ(d["data"]["load"], "LoadStateLoaded");
+  EXPECT_NE(Ok("collections/list", json::object())["data"].dump().find("\"life\""), std::string::npos);
+  EXPECT_EQ(Ok("collections/has", {{"collectionName", "life"}})["data"]["has"], true);
+  EXPECT_EQ(Ok("collections/has", {{"collectionName", "nope"}})["data"]["has"], false);
+  EXPECT_EQ(Ok("collections/get_load_state", {{"collectionName", "life"}})["data"]["loadState"], "LoadStateLoaded");
+  Ok("collections/release", {{"collectionName", "life"}});
+  EXPECT_EQ(Ok("collections/get_load_state", {{"collectionName", "life"}})["data"]["loadState"], "LoadStateNotLoad");
+  ExpectError("entities/search", {{"collectionName", "life"}, {"data", {RowVector(1)}}}, 101, "not loaded");
+  Ok("collections/load", {{"collectionName", "life"}});
+  Ok("collections/rename", {{"collectionName", "life"}, {"newCollectionName", "life2"}});
+  EXPECT_EQ(Ok("collections/has", {{"collectionName", "life2"}})["data"]["has"], true);
+  Ok("collections/drop", {{"collectionName", "life2"}});
+  EXPECT_EQ(Ok("collections/has", {{"collectionName", "life2"}})["data"]["has"], false);
+}
+
+TEST_F(RestApiTest, CustomSchemaEveryFieldType) {
+  json schema = {
+      {"autoID", false},
+      {"enableDynamicField", true},
+      {"fields",
+       {{{"fieldName", "pk"}, {"dataType", "VarChar"}, {"isPrimary", true}, {"elementTypeParams", {{"max_length", 32}}}},
+        {{"fieldName", "vec"}, {"dataType", "FloatVector"}, {"elementTypeParams", {{"dim", "4"}}}},
+        {{"fieldName", "b"}, {"dataType", "Bool"}},
+        {{"fieldName", "i8"}, {"dataType", "Int8"}},
+        {{"fieldName", "i16"}, {"dataType", "Int16"}},
+        {{"fieldName", "i32"}, {"dataType", "Int32"}},
+        {{"fieldName", "i64"}, {"dataType", "Int64"}},
+        {{"fieldName", "f"}, {"dataType", "Float"}},
+        {{"fieldName", "d"}, {"dataType", "Double"}},
+        {{"fieldName", "s"}, {"dataType", "VarChar"}, {"elementTypeParams", {{"max_length", 16}}}},
+        {{"fieldName", "j"}, {"dataType", "JSON"}},
+        {{"fieldName", "a"}, {"dataType", "Array"}, {"elementDataType", "Int64"},
+         {"elementTypeParams", {{"max_capacity", 8}}}},
+        {{"fieldName", "n"}, {"dataType", "Int32"}, {"nullable", true}}}}};
+  Ok("collections/create",
+     {{"collectionName", "typed"},
+      {"schema", schema},
+      {"indexParams", {{{"fieldName", "vec"}, {"indexName", "vec_idx"}, {"metricType", "COSINE"},
+                        {"indexType", "HNSW"}, {"params", {{"M", 8}, {"efConstruction", 64}}}}}},
+      {"params", {{"shardsNum", 2}}}});
+  json row = {{"pk", "a"}, {"vec", {1, 0, 0, 0}}, {"b", true}, {"i8", 1}, {"i16", 2}, {"i32", 3},
+              {"i64", "9007199254740993"}, {"f", 1.5}, {"d", 2.5}, {"s", "x"}, {"j", {{"k", 1}}},
+              {"a", {1, 2}}, {"extra", "dyn"}};
+  auto ins = Ok("entities/insert", {{"collectionName", "typed"}, {"data", {row}}});
+  EXPECT_EQ(ins["data"]["insertCount"], 1);
+  EXPECT_EQ(ins["data"]["insertIds"][0], "a");
+  auto q = Ok("entities/query", {{"collectionName", "typed"}, {"filter", "pk == \"a\""}, {"outputFields", {"*"}},
+                                 {"consistencyLevel", "Strong"}});
+  ASSERT_EQ(q["data"].size(), 1u) << q.dump();
+  const json& got = q["data"][0];
+  EXPECT_EQ(got["i64"], 9007199254740993LL) << got.dump();  // Int64 as a number by default
+  EXPECT_EQ(got["j"], "{\"k\":1}") << "JSON fields come back as JSON text";
+  EXPECT_EQ(got["extra"], "dyn") << "dynamic keys are flattened into the row";
+  EXPECT_TRUE(got["n"].is_null());
+  EXPECT_EQ(got["a"], json({1, 2}));
+  auto as_strings = Call("entities/query", {{"collectionName", "typed"}, {"filter", "i64 > 0"},
+                                            {"outputFields", {"i64"}}, {"consistencyLevel", "Strong"}},
+                         {{"Accept-Type-Allow-Int64", "false"}});
+  EXPECT_EQ(as_strings["data"][0]["i64"], "9007199254740993") << as_strings.dump();
+  auto d = Ok("collections/describe", {{"collectionName", "typed"}});
+  EXPECT_EQ(d["data"]["shardsNum"], 2);
+  EXPECT_EQ(d["data"]["fields"].size(), 13u);
+  ExpectError("entities/insert", {{"collectionName", "typed"}, {"data", {{{"pk", "b"}, {"vec", {1, 0, 0}}}}}}, 1804,
+              "vec");
+}
+
+TEST_F(RestApiTest, InsertSearchQueryGetDelete) {
+  QuickCollection("ents", 200);
+  auto s = Ok("entities/search", {{"collectionName", "ents"}, {"data", {RowVector(7), RowVector(9)}}, {"limit", 3},
+                                  {"outputFields", {"tag", "color"}}, {"consistencyLevel", "Strong"}});
+  ASSERT_EQ(s["topks"], json({3, 3})) << s.dump();
+  EXPECT_EQ(s["data"][0]["id"], 7);
+  EXPECT_NEAR(s["data"][0]["distance"].get<double>(), 0.0, 1e-4);
+  EXPECT_EQ(s["data"][0]["color"], "blue");
+  EXPECT_EQ(s["data"][3]["id"], 9);
+  EXPECT_LE(s["data"][0]["distance"].get<double>(), s["data"][1]["distance"].get<double>());
+  auto filtered = Ok("entities/search", {{"collectionName", "ents"}, {"data", {RowVector(7)}}, {"limit", 10},
+                                         {"filter", "color == \"red\" and tag < 5"}, {"outputFields", {"tag", "color"}},
+                                         {"searchParams", {{"params", {{"ef", 64}}}}},
+                                         {"consistencyLevel", "Strong"}});
+  ASSERT_EQ(filtered["data"].size(), 10u);
+  for (const auto& hit : filtered["data"]) {
+    EXPECT_EQ(hit["color"], "red");
+    EXPECT_LT(hit["tag"].get<int>(), 5);
+  }
+  auto count = Ok("entities/query", {{"collectionName", "ents"}, {"filter", ""}, {"outputFields", {"count(*)"}},
+                                     {"consistencyLevel", "Strong"}});
+  EXPECT_EQ(count["data"][0]["count(*)"], 200);
+  auto page = Ok("entities/query", {{"collectionName", "ents"}, {"filter", "id > 10"}, {"limit", 5}, {"offset", 5},
+                                    {"outputFields", {"id"}}, {"consistencyLevel", "Strong"}});
+  ASSERT_EQ(page["data"].size(), 5u);
+  EXPECT_EQ(page["data"][0]["id"], 16);
+  auto def = Ok("entities/query", {{"collectionName", "ents"}, {"filter", "id > 0"}, {"consistencyLevel", "Strong"}});
+  EXPECT_EQ(def["data"].size(), 100u) << "query limit defaults to 100";
+  auto got = Ok("entities/get", {{"collectionName", "ents"}, {"id", {3, 4}}, {"outputFields", {"id", "vector"}}});
+  ASSERT_EQ(got["data"].size(), 2u);
+  EXPECT_EQ(got["data"][0]["vector"].size(), 8u);
+  auto del = Ok("entities/delete", {{"collectionName", "ents"}, {"filter", "id in [3, 4, 5]"}});
+  EXPECT_EQ(del["data"]["deleteCount"], 3);
+  Ok("entities/delete", {{"collectionName", "ents"}, {"filter", "tag == 9"}});
+  auto after = Ok("entities/query", {{"collectionName", "ents"}, {"filter", "id in [3, 4, 5, 6] or tag == 9"},
+                                     {"outputFields", {"id"}}, {"consistencyLevel", "Strong"}});
+  ASSERT_EQ(after["data"].size(), 1u) << after.dump();
+  EXPECT_EQ(after["data"][0]["id"], 6);
+  auto up = Ok("entities/upsert", {{"collectionName", "ents"}, {"data", {{{"id", 6}, {"vector", RowVector(6)},
+                                                                          {"tag", 6}, {"color", "green"}}}}});
+  EXPECT_EQ(up["data"]["upsertCount"], 1);
+  auto v = Ok("entities/query", {{"collectionName", "ents"}, {"filter", "id == 6"}, {"outputFields", {"color"}},
+                                 {"consistencyLevel", "Strong"}});
+  ASSERT_EQ(v["data"].size(), 1u);
+  EXPECT_EQ(v["data"][0]["color"], "green");
+}
+
+TEST_F(RestApiTest, RequestValidationErrors) {
+  QuickCollection("val", 10);
+  ExpectError("collections/describe", json::object(), 1802, "collectionName");
+  ExpectError("collections/describe", {{"collectionName", "missing_one"}}, 100, "missing_one");
+  ExpectError("collections/create", {{"collectionName", "1bad"}, {"dimension", 8}}, 1100, "1bad");
+  ExpectError("collections/create", {{"collectionName", std::string(256, 'a')}, {"dimension", 8}}, 1100, "255");
+  ExpectError("collections/create", {{"collectionName", "nodim"}}, 1100, "dimension");
+  ExpectError("collections/create", {{"collectionName", "val"}, {"dimension", 8}}, 65535, "val");
+  ExpectError("entities/search", {{"collectionName", "val"}, {"data", {{1, 2, 3}}}}, 1801, "dim");
+  ExpectError("entities/search", {{"collectionName", "val"}, {"data", "x"}}, 1801, "data");
+  ExpectError("entities/search", {{"collectionName", "val"}, {"data", {RowVector(1)}}, {"limit", 0}}, 1100, "limit");
+  ExpectError("entities/search", {{"collectionName", "val"}, {"data", {RowVector(1)}}, {"limit", 16000},
+                                  {"offset", 1000}}, 1100, "16384");
+  ExpectError("entities/search", {{"collectionName", "val"}, {"data", {RowVector(1)}}, {"filter", "tag >"}}, 1100,
+              "tag");
+  ExpectError("entities/search", {{"collectionName", "val"}, {"data", {RowVector(1)}}, {"consistencyLevel", "Bad"}},
+              1100, "consistencyLevel");
+  ExpectError("entities/insert", {{"collectionName", "val"}, {"data", json::array()}}, 1804, "");
+  ExpectError("entities/insert", {{"collectionName", "val"}, {"data", {{{"id", 1}, {"vector", {1, 2}}}}}}, 1804,
+              "vector");
+  ExpectError("entities/delete", {{"collectionName", "val"}}, 1802, "filter");
+  ExpectError("entities/get", {{"collectionName", "val"}, {"id", {{"x", 1}}}}, 1806, "");
+  ExpectError("partitions/has", {{"collectionName", "val"}}, 1802, "partitionName");
+  ExpectError("indexes/describe", {{"collectionName", "val"}, {"indexName", "nope"}}, 700, "nope");
+  ExpectError("aliases/describe", {{"aliasName", "nope"}}, 1600, "nope");
+  ExpectError("databases/describe", {{"dbName", "nope"}}, 800, "nope");
+  // NaN cannot be written in JSON; a huge exponent overflows to Inf.
+  auto inf = client_->Send("POST", "/v2/vectordb/entities/insert",
+                           R"({"collectionName":"val","data":[{"id":99,"vector":[1e999,0,0,0,0,0,0,0]}]})");
+  ASSERT_TRUE(inf.ok());
+  EXPECT_NE(json::parse(inf->body)["code"], 0) << inf->body;
+}
+
+TEST_F(RestApiTest, PartitionsAliasesDatabasesIndexes) {
+  QuickCollection("parts", 20);
+  EXPECT_EQ(Ok("partitions/list", {{"collectionName", "parts"}})["data"], json({"_default"}));
+  Ok("partitions/create", {{"collectionName", "parts"}, {"partitionName", "p1"}});
+  EXPECT_EQ(Ok("partitions/has", {{"collectionName", "parts"}, {"partitionName", "p1"}})["data"]["has"], true);
+  Ok("partitions/load", {{"collectionName", "parts"}, {"partitionNames", {"p1"}}});
+  json rows = json::array();
+  for (int64_t id = 1000; id < 1010; ++id) rows.push_back(Row(id));
+  Ok("entities/insert", {{"collectionName", "parts"}, {"partitionName", "p1"}, {"data", rows}});
+  auto in_p1 = Ok("entities/query", {{"collectionName", "parts"}, {"partitionNames", {"p1"}},
+                                     {"outputFields", {"count(*)"}}, {"consistencyLevel", "Strong"}});
+  EXPECT_EQ(in_p1["data"][0]["count(*)"], 10);
+  Ok("collections/flush", {{"collectionName", "parts"}});
+  EXPECT_EQ(Ok("partitions/get_stats", {{"collectionName", "parts"}, {"partitionName", "p1"}})["data"]["rowCount"], 10);
+  EXPECT_EQ(Ok("collections/get_stats", {{"collectionName", "parts"}})["data"]["rowCount"], 30);
+  Ok("partitions/release", {{"collectionName", "parts"}, {"partitionNames", {"p1"}}});
+  Ok("partitions/drop", {{"collectionName", "parts"}, {"partitionName", "p1"}});
+  EXPECT_EQ(Ok("partitions/has", {{"collectionName", "parts"}, {"partitionName", "p1"}})["data"]["has"], false);
+
+  Ok("aliases/create", {{"collectionName", "parts"}, {"aliasName", "al"}});
+  EXPECT_EQ(Ok("aliases/describe", {{"aliasName", "al"}})["data"]["collectionName"], "parts");
+  EXPECT_EQ(Ok("aliases/list", json::object())["data"], json({"al"}));
+  auto via_alias = Ok("entities/query", {{"collectionName", "al"}, {"outputFields", {"count(*)"}},
+                                         {"consistencyLevel", "Strong"}});
+  EXPECT_EQ(via_alias["data"][0]["count(*)"], 20);
+  QuickCollection("parts2");
+  Ok("aliases/alter", {{"collectionName", "parts2"}, {"aliasName", "al"}});
+  EXPECT_EQ(Ok("aliases/describe", {{"aliasName", "al"}})["data"]["collectionName"], "parts2");
+  Ok("aliases/drop", {{"aliasName", "al"}});
+
+  Ok("databases/create", {{"dbName", "db1"}});
+  EXPECT_NE(Ok("databases/list", json::object())["data"].dump().find("db1"), std::string::npos);
+  Ok("collections/create", {{"dbName", "db1"}, {"collectionName", "indb"}, {"dimension", 4}});
+  auto in_db = Call("collections/list", json::object(), {{"DB-Name", "db1"}});
+  EXPECT_EQ(in_db["data"], json({"indb"}));
+  EXPECT_EQ(Ok("databases/describe", {{"dbName", "db1"}})["data"]["dbName"], "db1");
+  Ok("collections/drop", {{"dbName", "db1"}, {"collectionName", "indb"}});
+  Ok("databases/drop", {{"dbName", "db1"}});
+
+  EXPECT_EQ(Ok("indexes/list", {{"collectionName", "parts"}})["data"], json({"vector"}));
+  Ok("collections/flush", {{"collectionName", "parts"}});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  json index;
+  do {
+    index = Ok("indexes/describe", {{"collectionName", "parts"}, {"indexName", "vector"}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (index["data"][0]["indexState"] != "Finished" && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(index["data"][0]["indexState"], "Finished") << index.dump();
+  EXPECT_EQ(index["data"][0]["indexType"], "AUTOINDEX");
+  EXPECT_EQ(index["data"][0]["indexedRows"], 20);
+  ExpectError("indexes/drop", {{"collectionName", "parts"}, {"indexName", "vector"}}, 65535, "release");
+  Ok("collections/release", {{"collectionName", "parts"}});
+  Ok("indexes/drop", {{"collectionName", "parts"}, {"indexName", "vector"}});
+  EXPECT_EQ(Ok("indexes/list", {{"collectionName", "parts"}})["data"], json::array());
+  Ok("indexes/create", {{"collectionName", "parts"},
+                        {"indexParams", {{{"fieldName", "vector"}, {"indexName", "ivf"}, {"metricType", "L2"},
+                                          {"indexType", "IVF_FLAT"}, {"params", {{"nlist", 4}}}}}}});
+  Ok("collections/load", {{"collectionName", "parts"}});
+  auto s = Ok("entities/search", {{"collectionName", "parts"}, {"data", {RowVector(5)}}, {"limit", 1},
+                                  {"searchParams", {{"nprobe", 4}}}, {"consistencyLevel", "Strong"}});
+  EXPECT_EQ(s["data"][0]["id"], 5) << s.dump();
+}
+
+}  // namespace
+}  // namespace tessera::testing
