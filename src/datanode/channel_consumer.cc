@@ -78,6 +78,14 @@ void ChannelConsumer::ConsumeLoop() {
       std::clamp(deps_.seal_idle_time / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(100));
   auto& metrics = DataNodeMetrics::Get();
   while (true) {
+    {
+      // Backpressure: wait for the flusher rather than buffering without bound.
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] {
+        return stopping_ || !status_.ok() || sealed_.size() < std::max<size_t>(deps_.max_sealed_buffers, 1);
+      });
+      if (stopping_ || !status_.ok()) return;
+    }
     auto batch = subscription_->Poll(kPollBatch, poll_timeout);
     if (!batch.ok()) {
       std::lock_guard<std::mutex> lock(mu_);

@@ -31,6 +31,9 @@ struct ChannelDeps {
   uint64_t segment_size = 64 << 20;
   /// Seal a non-empty buffer once no record has arrived for this long.
   std::chrono::milliseconds seal_idle_time{10000};
+  /// The consumer pauses while this many sealed buffers wait for their flush (>= 1), so a
+  /// store that is down does not make the node buffer the whole WAL in memory.
+  size_t max_sealed_buffers = 4;
   Backoff backoff;
 };
 
@@ -41,7 +44,8 @@ struct ChannelDeps {
 /// the current buffer, sealing it on size or idleness; the flusher takes sealed buffers in
 /// order, writes their files and reports them with Coordinator::SegmentFlushed (retrying
 /// transient failures with backoff), so consuming goes on while a flush runs. Flushing in
-/// order matters: SegmentFlushed moves the channel checkpoint to the segment's end.
+/// order matters: SegmentFlushed moves the channel checkpoint to the segment's end. The
+/// consumer pauses while deps.max_sealed_buffers buffers wait for the flusher.
 ///
 /// A record that does not decode, or a flush that fails for a non-transient reason, stops
 /// the channel: status() returns the error from then on (logged as an error), and nothing

@@ -299,6 +299,25 @@ TEST_F(DataNodeTest, FlushTimesOutWhileTheStoreIsDown) {
   EXPECT_EQ(coord_.Segments().size(), 1u);
 }
 
+TEST_F(DataNodeTest, ConsumingPausesWhileFlushesPileUp) {
+  storage::FaultInjectingObjectStore faulty(*store_);
+  storage::FaultRule rule;
+  rule.op = storage::ObjectOp::kPut;
+  faulty.AddRule(rule);  // the store is down
+  DataNodeOptions options;
+  options.segment_size = 1;  // every record seals
+  StartNode(options, &faulty);
+  for (int64_t i = 0; i < 12; ++i) Append(testing::InsertRecord(collection_, {i}, 100 + i));
+  WaitGrowing(4);  // four sealed buffers wait for the store; the consumer waits for them
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(node_->GrowingRows(collection_.id, std::nullopt), 4u);
+  faulty.ClearRules();
+  FlushOk();
+  auto segments = coord_.Segments();
+  ASSERT_EQ(segments.size(), 12u);
+  EXPECT_EQ(segments.back().end_offset, 12u);
+}
+
 TEST_F(DataNodeTest, ConsumesFromTheCheckpoint) {
   // Records before the checkpoint are in flushed segments already and are not consumed.
   Append(testing::InsertRecord(collection_, {1}, 100));
