@@ -79,12 +79,8 @@ void ChannelConsumer::ConsumeLoop() {
   auto& metrics = DataNodeMetrics::Get();
   while (true) {
     {
-      // Backpressure: wait for the flusher rather than buffering without bound.
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] {
-        return stopping_ || !status_.ok() || sealed_.size() < std::max<size_t>(deps_.max_sealed_buffers, 1);
-      });
-      if (stopping_ || !status_.ok()) return;
+      if (!WaitForRoomLocked(lock)) return;
     }
     auto batch = subscription_->Poll(kPollBatch, poll_timeout);
     if (!batch.ok()) {
@@ -107,10 +103,10 @@ void ChannelConsumer::ConsumeLoop() {
       decoded.emplace_back(std::move(message).value(), record.offset);
     }
 
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (stopping_ || !status_.ok()) return;
-    const auto now = Clock::now();
     for (auto& [message, offset] : decoded) {
+      if (!WaitForRoomLocked(lock)) return;
       const size_t rows_before = current_->num_rows();
       current_->Append(message, offset);
       const auto added = static_cast<int64_t>(current_->num_rows() - rows_before);
@@ -124,6 +120,7 @@ void ChannelConsumer::ConsumeLoop() {
       FailLocked(error);
       return;
     }
+    const auto now = Clock::now();
     if (!decoded.empty()) {
       last_arrival_ = now;
     } else if (!current_->empty() && now - last_arrival_ >= deps_.seal_idle_time) {
@@ -131,6 +128,12 @@ void ChannelConsumer::ConsumeLoop() {
     }
     cv_.notify_all();
   }
+}
+
+bool ChannelConsumer::WaitForRoomLocked(std::unique_lock<std::mutex>& lock) {
+  const size_t limit = std::max<size_t>(deps_.max_sealed_buffers, 1);
+  cv_.wait(lock, [&] { return stopping_ || !status_.ok() || sealed_.size() < limit; });
+  return !stopping_ && status_.ok();
 }
 
 void ChannelConsumer::SealLocked() {

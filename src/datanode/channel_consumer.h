@@ -102,6 +102,9 @@ class ChannelConsumer {
   void FlushLoop();
   /// Writes one sealed buffer's segment and reports it.
   Status FlushBuffer(const GrowingBuffer& buffer);
+  /// Backpressure: waits (releasing `lock` on mu_) while max_sealed_buffers buffers wait
+  /// for the flusher. False when the channel stopped or failed meanwhile.
+  bool WaitForRoomLocked(std::unique_lock<std::mutex>& lock);
   /// Moves the current buffer (non-empty) to the sealed queue. Requires mu_.
   void SealLocked();
   /// Records the channel's error (the first one wins) and wakes everyone. Requires mu_.
