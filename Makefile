@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 # Lets ccache reuse objects across checkouts in different directories (CI clones afresh).
 export CCACHE_BASEDIR := $(CURDIR)
 
-.PHONY: all deps configure build test test-sanitize run bench clean
+.PHONY: all deps configure build test test-sanitize run bench bench-http clean
 
 all: build
 
@@ -51,6 +51,15 @@ bench: build
 	  --index FLAT,HNSW,HNSW_SQ8,IVF_FLAT --engines tessera,hnswlib,faiss --filters 0.5,0.1,0.01 \
 	  --queries 1000 --json bench/results/mnist.json
 	python3 bench/summarize.py bench/results/mnist.json
+
+# The REST path (bench/README.md, "HTTP benchmark"): starts `tessera standalone`, inserts
+# mnist-784 over HTTP, waits until it is indexed and loaded, then searches with 1, 8 and 32
+# clients next to the same HNSW index in-process; writes bench/results/http.json.
+bench-http: deps configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target tessera tessera-http-bench
+	mkdir -p bench/results
+	$(BUILD_DIR)/bench/tessera-http-bench --spawn $(BUILD_DIR)/src/cli/tessera \
+	  --dataset $(DATASETS)/mnist-784-euclidean --queries 1000 --json bench/results/http.json
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,0 +1,488 @@
+// tessera-http-bench: the same HNSW workload through Tessera's REST API (Milvus RESTful v2)
+// and through the index library in-process, side by side. See README.md ("HTTP benchmark").
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "bench/concurrent.h"
+#include "bench/dataset.h"
+#include "bench/rest_client.h"
+#include "bench/server_process.h"
+#include "common/logging.h"
+#include "common/thread_pool.h"
+#include "core/simd/distance.h"
+#include "index/index.h"
+
+namespace tessera::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+constexpr size_t kTopK = 10;
+
+struct Options {
+  std::string endpoint = "http://127.0.0.1:19530";
+  std::string spawn;     // path of the tessera binary to start; empty: use --endpoint
+  std::string data_dir;  // for --spawn; empty: a fresh temp directory, removed at the end
+  std::string dataset = "../shared/datasets/mnist-784-euclidean";
+  std::string collection = "http_bench";
+  std::string json_path;
+  size_t queries = 1000;
+  std::vector<size_t> clients = {1, 8, 32};
+  std::string index = "HNSW";
+  int m = 16;
+  int ef_construction = 200;
+  std::vector<int> efs = {16, 32, 64, 128};
+  size_t batch = 1000;
+  size_t inserters = 4;
+  int wait_timeout_s = 1800;
+  bool skip_http = false;
+  bool skip_inprocess = false;
+};
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// ---- recall (tie-aware, as tessera-bench scores it) ----
+
+// Squared distance of each query's k-th true neighbour. A returned id is a hit when its
+// exact distance is within that bound, so equidistant k-th neighbours all count.
+std::vector<float> KthDistances(const Dataset& ds) {
+  std::vector<float> out;
+  for (size_t q = 0; q < ds.queries.rows; ++q) {
+    const auto id = static_cast<size_t>(ds.ground_truth.row(q)[kTopK - 1]);
+    out.push_back(simd::Active().l2_sqr(ds.queries.row(q), ds.base.row(id), ds.base.dim));
+  }
+  return out;
+}
+
+double Recall(const Dataset& ds, const std::vector<float>& kth, const std::vector<int64_t>& ids) {
+  size_t hits = 0;
+  for (size_t q = 0; q < ds.queries.rows; ++q) {
+    std::unordered_set<int64_t> seen;
+    for (size_t r = 0; r < kTopK; ++r) {
+      const int64_t id = ids[q * kTopK + r];
+      if (id < 0 || static_cast<size_t>(id) >= ds.base.rows || !seen.insert(id).second) continue;
+      const float d = simd::Active().l2_sqr(ds.queries.row(q), ds.base.row(static_cast<size_t>(id)), ds.base.dim);
+      if (d <= kth[q] * (1 + 1e-5f) + 1e-5f) ++hits;
+    }
+  }
+  return static_cast<double>(hits) / static_cast<double>(ds.queries.rows * kTopK);
+}
+
+// ---- request bodies, serialized once outside the timed regions ----
+
+void AppendVector(std::string& out, const float* v, size_t dim) {
+  char buf[32];
+  out.push_back('[');
+  for (size_t i = 0; i < dim; ++i) {
+    if (i > 0) out.push_back(',');
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v[i]);  // shortest round-trip form
+    out.append(buf, end);
+  }
+  out.push_back(']');
+}
+
+// Rows [begin, end) with id = row index, so search results name base rows directly.
+std::string InsertBody(const std::string& collection, const Matrix<float>& base, size_t begin, size_t end) {
+  std::string body = "{\"collectionName\":" + json(collection).dump() + ",\"data\":[";
+  for (size_t row = begin; row < end; ++row) {
+    if (row > begin) body.push_back(',');
+    body += "{\"id\":" + std::to_string(row) + ",\"vector\":";
+    AppendVector(body, base.row(row), base.dim);
+    body.push_back('}');
+  }
+  body += "]}";
+  return body;
+}
+
+std::string SearchBody(const std::string& collection, const float* query, size_t dim, int ef) {
+  std::string body = "{\"collectionName\":" + json(collection).dump() + ",\"data\":[";
+  AppendVector(body, query, dim);
+  body += "],\"annsField\":\"vector\",\"limit\":" + std::to_string(kTopK) +
+          ",\"searchParams\":{\"ef\":" + std::to_string(ef) + "},\"consistencyLevel\":\"Eventually\"}";
+  return body;
+}
+
+// obj[key], or null when `obj` is not an object or lacks the key (responses are untrusted;
+// nlohmann's value() would throw on a non-object).
+json Field(const json& obj, const char* key) {
+  if (!obj.is_object()) return json();
+  const auto it = obj.find(key);
+  return it == obj.end() ? json() : *it;
+}
+
+// Search response rows -> ids (PK field "id"), padded with -1.
+Status ParseHits(const json& envelope, int64_t* ids) {
+  std::fill(ids, ids + kTopK, -1);
+  const auto data = envelope.find("data");
+  if (data == envelope.end() || !data->is_array() || data->size() > kTopK) {
+    return Status::Internal("search response has no array 'data' of at most " + std::to_string(kTopK) +
+                            " hits: " + envelope.dump().substr(0, 300));
+  }
+  for (size_t r = 0; r < data->size(); ++r) {
+    const json& hit = (*data)[r];
+    if (!hit.is_object() || !hit.contains("id")) return Status::Internal("search hit without 'id': " + hit.dump());
+    TESSERA_ASSIGN_OR_RETURN(ids[r], JsonInt64(hit["id"], "search hit id"));
+  }
+  return Status::OK();
+}
+
+// ---- results ----
+
+struct Measured {
+  Timing timing;
+  double recall = 0;
+  size_t connections = 0;  // HTTP only: TCP connections opened during the run
+};
+
+struct Point {
+  int ef = 0;
+  size_t clients = 0;
+  Measured http, inprocess;
+};
+
+json ToJson(const Measured& m) {
+  return {{"qps", m.timing.per_second}, {"p50_ms", m.timing.p50_ms}, {"p99_ms", m.timing.p99_ms},
+          {"recall_at_10", m.recall}, {"seconds", m.timing.seconds}};
+}
+
+// ---- in-process: the same index built with tessera's index library ----
+
+Status RunInProcess(const Options& opt, const Dataset& ds, const std::vector<float>& kth, std::vector<Point>& points,
+                    json& report) {
+  const json build_params = {{"M", opt.m}, {"efConstruction", opt.ef_construction}};
+  TESSERA_ASSIGN_OR_RETURN(auto index, index::CreateIndex(index::IndexType::kHnsw, index::MetricType::kL2,
+                                                          ds.base.dim, build_params));
+  const size_t build_threads = std::max(1u, std::thread::hardware_concurrency());
+  const auto start = Clock::now();
+  {
+    ThreadPool pool(build_threads, "build");
+    TESSERA_RETURN_IF_ERROR(index->Build(ds.base.values.data(), ds.base.rows, &pool));
+  }
+  const double build_seconds = SecondsSince(start);
+  std::printf("in-process: built HNSW %s in %.1f s on %zu threads\n", build_params.dump().c_str(), build_seconds,
+              build_threads);
+  report["inprocess"] = {{"build_seconds", build_seconds}, {"build_threads", build_threads}};
+
+  std::vector<int64_t> ids(ds.queries.rows * kTopK);
+  for (Point& p : points) {
+    const json params = {{"ef", p.ef}};
+    // One query per call on `clients` threads: the in-process twin of one request per query.
+    auto search = [&](size_t, size_t q) -> Status {
+      index::SearchRequest request{.queries = ds.queries.row(q), .num_queries = 1, .k = kTopK, .params = params};
+      TESSERA_ASSIGN_OR_RETURN(index::SearchResult result, index->Search(request));
+      std::copy(result.ids.begin(), result.ids.end(), ids.begin() + static_cast<std::ptrdiff_t>(q * kTopK));
+      return Status::OK();
+    };
+    TESSERA_ASSIGN_OR_RETURN(p.inprocess.timing, RunConcurrently(p.clients, ds.queries.rows, search));
+    p.inprocess.recall = Recall(ds, kth, ids);
+    std::printf("  in-process ef=%-4d threads=%-3zu qps=%9.1f recall=%.4f\n", p.ef, p.clients,
+                p.inprocess.timing.per_second, p.inprocess.recall);
+  }
+  return Status::OK();
+}
+
+// ---- over HTTP ----
+
+json CreateBody(const Options& opt, size_t dim) {
+  return {{"collectionName", opt.collection},
+          {"schema",
+           {{"autoID", false},
+            {"enableDynamicField", false},
+            {"fields",
+             {{{"fieldName", "id"}, {"dataType", "Int64"}, {"isPrimary", true}},
+              {{"fieldName", "vector"}, {"dataType", "FloatVector"}, {"elementTypeParams", {{"dim", dim}}}}}}}},
+          {"indexParams",
+           {{{"fieldName", "vector"},
+             {"indexName", "vector"},
+             {"metricType", "L2"},
+             {"indexType", opt.index},
+             {"params", {{"M", opt.m}, {"efConstruction", opt.ef_construction}}}}}}};
+}
+
+// Inserts every base row in --batch sized requests from --inserters connections.
+Status InsertAll(const Options& opt, const std::string& endpoint, const Dataset& ds, json& report) {
+  const size_t batches = (ds.base.rows + opt.batch - 1) / opt.batch;
+  std::vector<std::string> bodies(batches);
+  {
+    ThreadPool pool(opt.inserters, "serialize");
+    pool.ParallelFor(batches, [&](size_t b) {
+      bodies[b] = InsertBody(opt.collection, ds.base, b * opt.batch, std::min(ds.base.rows, (b + 1) * opt.batch));
+    });
+  }
+  size_t body_bytes = 0;
+  for (const auto& b : bodies) body_bytes += b.size();
+  std::vector<std::unique_ptr<RestClient>> clients;
+  for (size_t i = 0; i < opt.inserters; ++i) clients.push_back(std::make_unique<RestClient>(endpoint));
+  auto insert = [&](size_t worker, size_t b) -> Status {
+    TESSERA_ASSIGN_OR_RETURN(json reply, clients[worker]->Call("entities/insert", bodies[b]));
+    const size_t expected = std::min(ds.base.rows, (b + 1) * opt.batch) - b * opt.batch;
+    const json count = Field(Field(reply, "data"), "insertCount");
+    auto got = JsonInt64(count, "insertCount");
+    if (!got.ok() || static_cast<size_t>(*got) != expected) {
+      return Status::Internal("insert of batch " + std::to_string(b) + " reported insertCount " + count.dump() +
+                              ", expected " + std::to_string(expected));
+    }
+    return Status::OK();
+  };
+  TESSERA_ASSIGN_OR_RETURN(Timing t, RunConcurrently(opt.inserters, batches, insert));
+  const double rows_per_s = static_cast<double>(ds.base.rows) / t.seconds;
+  std::printf("insert: %zu rows in %.2f s = %.0f rows/s (%zu inserters, %zu rows/request, %.1f MB JSON; "
+              "request p50 %.1f ms, p99 %.1f ms)\n",
+              ds.base.rows, t.seconds, rows_per_s, opt.inserters, opt.batch, static_cast<double>(body_bytes) / 1e6,
+              t.p50_ms, t.p99_ms);
+  report["insert"] = {{"rows", ds.base.rows},          {"seconds", t.seconds},     {"rows_per_second", rows_per_s},
+                      {"inserters", opt.inserters},    {"rows_per_request", opt.batch},
+                      {"request_p50_ms", t.p50_ms},    {"request_p99_ms", t.p99_ms}, {"json_bytes", body_bytes}};
+  return Status::OK();
+}
+
+// After the last insert: flush, then poll until the index covers every row and the
+// collection is loaded. Reports the time from the last insert's reply to that point.
+Status WaitIndexedAndLoaded(const Options& opt, RestClient& admin, size_t rows, json& report) {
+  const auto start = Clock::now();
+  const json name = {{"collectionName", opt.collection}};
+  TESSERA_RETURN_IF_ERROR(admin.Call("collections/flush", name).status());
+  const double flush_seconds = SecondsSince(start);
+  json last_index, last_load;
+  while (true) {
+    TESSERA_ASSIGN_OR_RETURN(json described,
+                             admin.Call("indexes/describe", {{"collectionName", opt.collection}, {"indexName", "vector"}}));
+    TESSERA_ASSIGN_OR_RETURN(json load, admin.Call("collections/get_load_state", name));
+    const json data = Field(described, "data");
+    if (!data.is_array() || data.empty() || !data[0].is_object()) {
+      return Status::Internal("indexes/describe returned no index: " + described.dump());
+    }
+    last_index = data[0];
+    last_load = Field(load, "data");
+    auto total = JsonInt64(Field(last_index, "totalRows"), "totalRows");
+    auto pending = JsonInt64(Field(last_index, "pendingRows"), "pendingRows");
+    const bool done = Field(last_index, "indexState") == "Finished" && pending.ok() && *pending == 0 &&
+                      total.ok() && static_cast<size_t>(*total) >= rows &&
+                      Field(last_load, "loadState") == "LoadStateLoaded";
+    if (done) break;
+    if (SecondsSince(start) > opt.wait_timeout_s) {
+      return Status::DeadlineExceeded("not indexed and loaded " + std::to_string(opt.wait_timeout_s) +
+                                      " s after the last insert; index: " + last_index.dump() +
+                                      ", load: " + last_load.dump());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  const double seconds = SecondsSince(start);
+  std::printf("indexed and loaded %.2f s after the last insert (flush call %.2f s); index %s\n", seconds, flush_seconds,
+              last_index.dump().c_str());
+  report["indexing"] = {{"seconds_after_last_insert", seconds}, {"flush_call_seconds", flush_seconds},
+                     {"describe", last_index}, {"load_state", last_load}};
+  return Status::OK();
+}
+
+Status SearchAll(const Options& opt, const std::string& endpoint, const Dataset& ds, const std::vector<float>& kth,
+                 std::vector<Point>& points) {
+  const size_t max_clients = *std::max_element(opt.clients.begin(), opt.clients.end());
+  std::vector<std::unique_ptr<RestClient>> clients;
+  for (size_t i = 0; i < max_clients; ++i) clients.push_back(std::make_unique<RestClient>(endpoint, 60));
+  std::vector<int64_t> ids(ds.queries.rows * kTopK);
+  std::vector<std::string> bodies;
+  int bodies_ef = -1;
+  for (Point& p : points) {
+    if (p.ef != bodies_ef) {
+      bodies.clear();
+      for (size_t q = 0; q < ds.queries.rows; ++q) bodies.push_back(SearchBody(opt.collection, ds.queries.row(q), ds.base.dim, p.ef));
+      bodies_ef = p.ef;
+    }
+    // Warm-up, untimed: opens (or re-opens) each client's connection.
+    for (size_t c = 0; c < p.clients; ++c) TESSERA_RETURN_IF_ERROR(clients[c]->Call("entities/search", bodies[0]).status());
+    size_t opened_before = 0;
+    for (size_t c = 0; c < p.clients; ++c) opened_before += clients[c]->connections_opened();
+    auto search = [&](size_t worker, size_t q) -> Status {
+      TESSERA_ASSIGN_OR_RETURN(json reply, clients[worker]->Call("entities/search", bodies[q]));
+      return ParseHits(reply, ids.data() + q * kTopK);
+    };
+    TESSERA_ASSIGN_OR_RETURN(p.http.timing, RunConcurrently(p.clients, ds.queries.rows, search));
+    p.http.recall = Recall(ds, kth, ids);
+    for (size_t c = 0; c < p.clients; ++c) p.http.connections += clients[c]->connections_opened();
+    p.http.connections -= opened_before;
+    std::printf("  http       ef=%-4d clients=%-3zu qps=%9.1f recall=%.4f (new connections during run: %zu)\n", p.ef,
+                p.clients, p.http.timing.per_second, p.http.recall, p.http.connections);
+  }
+  return Status::OK();
+}
+
+Status RunHttp(const Options& opt, const Dataset& ds, const std::vector<float>& kth, std::vector<Point>& points,
+               json& report) {
+  std::unique_ptr<ServerProcess> server;
+  std::string endpoint = opt.endpoint;
+  std::string data_dir = opt.data_dir;
+  const bool temp_data_dir = !opt.spawn.empty() && data_dir.empty();
+  if (!opt.spawn.empty()) {
+    if (temp_data_dir) {
+      std::string tmpl = (std::filesystem::temp_directory_path() / "tessera-http-bench-XXXXXX").string();
+      if (mkdtemp(tmpl.data()) == nullptr) return Status::Internal("mkdtemp failed for " + tmpl);
+      data_dir = tmpl;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir, ec);
+    auto started = ServerProcess::Start(opt.spawn, data_dir, std::chrono::seconds(120));
+    if (!started.ok()) {
+      if (temp_data_dir) std::filesystem::remove_all(data_dir, ec);
+      return started.status();
+    }
+    server = std::move(started).value();
+    endpoint = server->endpoint();
+    std::printf("spawned %s standalone on %s, data in %s\n", opt.spawn.c_str(), endpoint.c_str(), data_dir.c_str());
+  }
+  report["endpoint"] = endpoint;
+
+  Status status = [&]() -> Status {
+    RestClient admin(endpoint);
+    const json name = {{"collectionName", opt.collection}};
+    TESSERA_ASSIGN_OR_RETURN(json has, admin.Call("collections/has", name));
+    if (Field(Field(has, "data"), "has") == true) TESSERA_RETURN_IF_ERROR(admin.Call("collections/drop", name).status());
+    TESSERA_RETURN_IF_ERROR(admin.Call("collections/create", CreateBody(opt, ds.base.dim)).status());
+    TESSERA_RETURN_IF_ERROR(InsertAll(opt, endpoint, ds, report));
+    TESSERA_RETURN_IF_ERROR(WaitIndexedAndLoaded(opt, admin, ds.base.rows, report));
+    TESSERA_RETURN_IF_ERROR(SearchAll(opt, endpoint, ds, kth, points));
+    return admin.Call("collections/drop", name).status();
+  }();
+  if (server == nullptr) return status;
+  Status stopped = server->Stop(std::chrono::seconds(60));
+  if (status.ok()) status = stopped;
+  if (status.ok()) {
+    std::error_code ec;
+    if (temp_data_dir) std::filesystem::remove_all(data_dir, ec);
+    return status;
+  }
+  // Keep the data directory (and its server.log) for a look at what went wrong.
+  return Status(status.code(), status.message() + "\n(server data and server.log kept in " + data_dir +
+                                   "); end of server.log:\n" + server->LogTail());
+}
+
+// ---- report ----
+
+void PrintTable(const std::vector<Point>& points, bool http, bool inprocess) {
+  std::printf("\n%5s %7s | %10s %8s %8s %7s | %10s %8s %8s %7s | %6s\n", "ef", "clients", "http_qps", "p50_ms",
+              "p99_ms", "recall", "inproc_qps", "p50_ms", "p99_ms", "recall", "ratio");
+  for (const Point& p : points) {
+    std::printf("%5d %7zu |", p.ef, p.clients);
+    for (const auto& [shown, m] : {std::pair{http, p.http}, std::pair{inprocess, p.inprocess}}) {
+      if (shown) {
+        std::printf(" %10.1f %8.3f %8.3f %7.4f |", m.timing.per_second, m.timing.p50_ms, m.timing.p99_ms, m.recall);
+      } else {
+        std::printf(" %10s %8s %8s %7s |", "-", "-", "-", "-");
+      }
+    }
+    if (http && inprocess) {
+      std::printf(" %6.3f\n", p.http.timing.per_second / p.inprocess.timing.per_second);
+    } else {
+      std::printf(" %6s\n", "-");
+    }
+  }
+  std::printf("ratio = HTTP QPS / in-process QPS at the same ef and concurrency (clients = threads).\n");
+}
+
+Status Run(const Options& opt) {
+  TESSERA_ASSIGN_OR_RETURN(Dataset ds, LoadDataset(opt.dataset, opt.queries));
+  if (ds.queries.rows == 0 || ds.ground_truth.rows < ds.queries.rows || ds.ground_truth.dim < kTopK) {
+    return Status::InvalidArgument("dataset " + opt.dataset + " lacks queries or top-" + std::to_string(kTopK) +
+                                   " ground truth for them");
+  }
+  std::printf("dataset %s: %zu x %zu base, %zu queries, k=%zu, metric L2, %s M=%d efConstruction=%d\n",
+              ds.name.c_str(), ds.base.rows, ds.base.dim, ds.queries.rows, kTopK, opt.index.c_str(), opt.m,
+              opt.ef_construction);
+  const std::vector<float> kth = KthDistances(ds);
+  std::vector<Point> points;
+  for (int ef : opt.efs) {
+    for (size_t c : opt.clients) {
+      Point p;
+      p.ef = ef;
+      p.clients = c;
+      points.push_back(p);
+    }
+  }
+  json report = {{"dataset", ds.name},         {"base_rows", ds.base.rows}, {"dim", ds.base.dim},
+                 {"queries", ds.queries.rows}, {"k", kTopK},                {"metric", "L2"},
+                 {"index", opt.index},         {"build_params", {{"M", opt.m}, {"efConstruction", opt.ef_construction}}},
+                 {"hardware_threads", std::thread::hardware_concurrency()}};
+  // In-process first: its index is freed before the server starts, so the two never compete.
+  if (!opt.skip_inprocess) TESSERA_RETURN_IF_ERROR(RunInProcess(opt, ds, kth, points, report).WithContext("in-process"));
+  if (!opt.skip_http) TESSERA_RETURN_IF_ERROR(RunHttp(opt, ds, kth, points, report).WithContext("http"));
+
+  PrintTable(points, !opt.skip_http, !opt.skip_inprocess);
+  json rows = json::array();
+  for (const Point& p : points) {
+    json row = {{"ef", p.ef}, {"clients", p.clients}};
+    if (!opt.skip_http) {
+      row["http"] = ToJson(p.http);
+      row["http"]["new_connections"] = p.http.connections;
+    }
+    if (!opt.skip_inprocess) row["inprocess"] = ToJson(p.inprocess);
+    if (!opt.skip_http && !opt.skip_inprocess) {
+      row["qps_ratio"] = p.http.timing.per_second / p.inprocess.timing.per_second;
+    }
+    rows.push_back(std::move(row));
+  }
+  report["points"] = std::move(rows);
+  if (!opt.json_path.empty()) {
+    std::ofstream out(opt.json_path);
+    if (!out) return Status::NotFound("cannot write " + opt.json_path);
+    out << report.dump(2) << "\n";
+    std::printf("wrote %s\n", opt.json_path.c_str());
+  }
+  return Status::OK();
+}
+
+}  // namespace
+}  // namespace tessera::bench
+
+int main(int argc, char** argv) {
+  tessera::bench::Options opt;
+  CLI::App app{"tessera-http-bench: HNSW search through the REST API vs in-process"};
+  app.option_defaults()->always_capture_default();
+  auto* endpoint = app.add_option("--endpoint", opt.endpoint, "URL of a running server");
+  app.add_option("--spawn", opt.spawn, "path of the tessera binary: start `standalone` on a free port, stop it at the end")
+      ->excludes(endpoint);
+  app.add_option("--data-dir", opt.data_dir, "data directory for --spawn (default: a temp directory, removed after)");
+  app.add_option("--dataset", opt.dataset, "dataset folder (as in shared/datasets)");
+  app.add_option("--collection", opt.collection, "collection to create (dropped first if it exists, and at the end)");
+  app.add_option("--queries", opt.queries, "use the first N queries (0: all)");
+  app.add_option("--clients", opt.clients, "concurrent clients (HTTP connections / in-process threads)")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--index", opt.index, "index type")->check(CLI::IsMember({"HNSW"}));
+  app.add_option("--M", opt.m, "HNSW M");
+  app.add_option("--efConstruction", opt.ef_construction, "HNSW efConstruction");
+  app.add_option("--ef", opt.efs, "search ef values")->delimiter(',')->check(CLI::Range(10, 1 << 20));
+  app.add_option("--batch", opt.batch, "rows per insert request")->check(CLI::Range(1, 1 << 20));
+  app.add_option("--inserters", opt.inserters, "concurrent insert connections")->check(CLI::Range(1, 256));
+  app.add_option("--wait-timeout", opt.wait_timeout_s, "seconds to wait for indexed and loaded after the last insert");
+  app.add_option("--json", opt.json_path, "write the results as JSON to FILE");
+  app.add_flag("--skip-http", opt.skip_http, "only the in-process runs");
+  app.add_flag("--skip-inprocess", opt.skip_inprocess, "only the HTTP runs");
+  CLI11_PARSE(app, argc, argv);
+  if (opt.clients.empty() || opt.efs.empty()) {
+    std::fprintf(stderr, "tessera-http-bench: --clients and --ef need at least one value\n");
+    return 2;
+  }
+  tessera::logging::Init("warn");
+  const tessera::Status status = tessera::bench::Run(opt);
+  if (!status.ok()) {
+    std::fprintf(stderr, "tessera-http-bench: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,166 @@
+#include "datanode/compactor.h"
+
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+
+#include "core/column_set.h"
+#include "datanode/segment_layout.h"
+#include "datanode/segment_writer.h"
+#include "segment/binlog.h"
+#include "segment/deltalog.h"
+
+namespace tessera::datanode {
+
+namespace {
+
+using GetFn = std::function<Result<std::string>(const std::string&)>;
+
+/// Newest delete timestamp per primary key.
+using DeleteIndex = std::unordered_map<segment::PrimaryKey, uint64_t>;
+
+Status LoadDeletes(const std::vector<std::string>& keys, core::DataType pk_type, const GetFn& get,
+                   DeleteIndex* deletes) {
+  for (const std::string& key : keys) {
+    TESSERA_ASSIGN_OR_RETURN(std::string bytes, get(key));
+    TESSERA_ASSIGN_OR_RETURN(segment::Deltalog log, segment::ReadDeltalog(bytes, key));
+    if (log.pk_type != pk_type && !log.entries.empty()) {
+      return Status::DataLoss("deltalog " + key + " holds " + std::string(core::DataTypeName(log.pk_type)) +
+                              " keys but the primary key is " + std::string(core::DataTypeName(pk_type)));
+    }
+    for (const segment::DeleteEntry& entry : log.entries) {
+      uint64_t& ts = (*deletes)[entry.pk];
+      ts = std::max(ts, entry.timestamp);
+    }
+  }
+  return Status::OK();
+}
+
+segment::PrimaryKey KeyAt(const core::Column& pk, size_t row) {
+  if (pk.field().data_type == core::DataType::kInt64) return static_cast<const core::Int64Column&>(pk).Value(row);
+  return std::string(static_cast<const core::VarCharColumn&>(pk).View(row));
+}
+
+/// Reads the binlog of `field` from `input` and checks its row count.
+Result<std::unique_ptr<core::Column>> ReadColumn(const coord::SegmentInfo& input, const core::FieldSchema& field,
+                                                 const GetFn& get) {
+  auto it = input.binlogs.find(field.id);
+  if (it == input.binlogs.end()) {
+    return Status::DataLoss("segment " + std::to_string(input.id) + " has no binlog for field '" + field.name +
+                            "' (id " + std::to_string(field.id) + ")");
+  }
+  TESSERA_ASSIGN_OR_RETURN(std::string bytes, get(it->second));
+  TESSERA_ASSIGN_OR_RETURN(auto column, segment::ReadBinlog(field, bytes, it->second));
+  if (column->size() != input.num_rows) {
+    return Status::DataLoss("binlog " + it->second + " holds " + std::to_string(column->size()) +
+                            " rows, segment " + std::to_string(input.id) + " has " +
+                            std::to_string(input.num_rows));
+  }
+  return column;
+}
+
+/// Appends the rows of `input` that no delete hides to `out`.
+Status CopyLiveRows(const coord::CollectionInfo& collection, const coord::SegmentInfo& input,
+                    const DeleteIndex& deletes, const GetFn& get, SegmentData* out) {
+  const core::CollectionSchema& schema = collection.schema;
+  std::vector<std::unique_ptr<core::Column>> columns;
+  size_t pk_index = 0;
+  for (size_t i = 0; i < schema.fields.size(); ++i) {
+    TESSERA_ASSIGN_OR_RETURN(auto column, ReadColumn(input, schema.fields[i], get));
+    columns.push_back(std::move(column));
+    if (schema.fields[i].is_primary_key) pk_index = i;
+  }
+  TESSERA_ASSIGN_OR_RETURN(auto timestamps, ReadColumn(input, TimestampField(), get));
+  TESSERA_ASSIGN_OR_RETURN(auto partitions, ReadColumn(input, PartitionField(), get));
+  auto rows = core::ColumnSet::FromColumns(schema, std::move(columns), nullptr);
+  if (!rows.ok()) return Status::DataLoss("segment " + std::to_string(input.id) + ": " + rows.status().message());
+
+  const core::Column& pk = (*rows)->column(pk_index);
+  const auto& ts = static_cast<const core::Int64Column&>(*timestamps);
+  for (size_t row = 0; row < input.num_rows; ++row) {
+    if (pk.IsNull(row)) return Status::DataLoss("segment " + std::to_string(input.id) + ": null primary key");
+    auto it = deletes.find(KeyAt(pk, row));
+    if (it != deletes.end() && static_cast<uint64_t>(ts.Value(row)) < it->second) continue;
+    out->rows->AppendRowFrom(**rows, row);
+    out->timestamps->AppendFrom(*timestamps, row);
+    out->partitions->AppendFrom(*partitions, row);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<coord::SegmentInfo> CompactSegments(const coord::CollectionInfo& collection,
+                                           const std::vector<coord::SegmentInfo>& inputs,
+                                           const std::vector<std::string>& all_deltalogs, int64_t new_segment_id,
+                                           storage::ObjectStore& objects,
+                                           const std::function<bool(std::chrono::milliseconds)>& sleep,
+                                           Backoff backoff) {
+  const std::string what = "compaction into segment " + std::to_string(new_segment_id);
+  if (inputs.empty()) return Status::InvalidArgument(what + ": no input segments");
+  const core::FieldSchema* pk = collection.schema.PrimaryKey();
+  if (pk == nullptr) return Status::InvalidArgument(what + ": the collection has no primary key");
+  for (const coord::SegmentInfo& input : inputs) {
+    if (input.collection_id != collection.id) {
+      return Status::InvalidArgument(what + ": segment " + std::to_string(input.id) + " belongs to collection " +
+                                     std::to_string(input.collection_id) + ", not " + std::to_string(collection.id));
+    }
+    if (input.channel != inputs.front().channel) {
+      return Status::InvalidArgument(what + ": inputs span channels " + inputs.front().channel + " and " +
+                                     input.channel);
+    }
+    if (input.id == new_segment_id) {
+      return Status::InvalidArgument(what + ": the new segment id is also an input");
+    }
+  }
+
+  GetFn get = [&](const std::string& key) -> Result<std::string> {
+    Result<std::string> out = Status::Unavailable("not attempted");
+    Status status = RetryTransient(
+        "data node: reading " + key,
+        [&] {
+          out = objects.Get(key);
+          return out.status();
+        },
+        sleep, backoff);
+    if (!status.ok()) {
+      if (status.code() == StatusCode::kNotFound) return Status::DataLoss(key + " is missing: " + status.message());
+      return status;
+    }
+    return out;
+  };
+
+  DeleteIndex deletes;
+  TESSERA_RETURN_IF_ERROR(LoadDeletes(all_deltalogs, pk->data_type, get, &deletes).WithContext(what));
+  auto data = SegmentData::Create(collection.schema);
+  if (!data.ok()) return data.status().WithContext(what);
+  for (const coord::SegmentInfo& input : inputs) {
+    if (input.num_rows == 0) continue;
+    TESSERA_RETURN_IF_ERROR(CopyLiveRows(collection, input, deletes, get, &*data).WithContext(what));
+  }
+
+  const std::string& channel = inputs.front().channel;
+  auto encoded = EncodeSegment(collection, channel, new_segment_id, *data);
+  if (!encoded.ok()) return encoded.status().WithContext(what);
+  coord::SegmentInfo& info = encoded->info;
+  info.start_offset = inputs.front().start_offset;
+  info.end_offset = inputs.front().end_offset;
+  std::set<std::string> seen;
+  for (const coord::SegmentInfo& input : inputs) {
+    info.start_offset = std::min(info.start_offset, input.start_offset);
+    info.end_offset = std::max(info.end_offset, input.end_offset);
+    info.compacted_from.push_back(input.id);
+    for (const std::string& key : input.deltalogs) {
+      if (seen.insert(key).second) info.deltalogs.push_back(key);
+    }
+  }
+  for (const auto& [key, bytes] : encoded->files) {
+    TESSERA_RETURN_IF_ERROR(RetryTransient(
+        "data node: writing " + key, [&] { return objects.Put(key, bytes); }, sleep, backoff));
+  }
+  return std::move(encoded->info);
+}
+
+}  // namespace tessera::datanode

@@ -1,0 +1,125 @@
+#include "datanode/compactor.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "datanode/data_node_impl.h"
+#include "datanode/test_util.h"
+
+namespace tessera::datanode {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+/// Segments are produced by a real data node from WAL records, then compacted.
+class CompactorTest : public testing::StorageFixture {
+ protected:
+  void SetUp() override {
+    testing::StorageFixture::SetUp();
+    node_ = CreateDataNode({}, &coord_, log_.get(), store_.get());
+    ASSERT_TRUE(node_->WatchCollection(collection_).ok());
+  }
+  void TearDown() override {
+    node_.reset();
+    testing::StorageFixture::TearDown();
+  }
+  /// Appends `records` and flushes them into one segment.
+  coord::SegmentInfo Flushed(const std::vector<std::string>& records) {
+    for (const auto& r : records) Append(r);
+    Status status = node_->Flush(collection_.id);
+    EXPECT_TRUE(status.ok()) << status.ToString();
+    auto segments = coord_.Segments();
+    return segments.empty() ? coord::SegmentInfo{} : segments.back();
+  }
+  static std::vector<std::string> AllDeltalogs(const std::vector<coord::SegmentInfo>& segments) {
+    std::vector<std::string> keys;
+    for (const auto& s : segments) keys.insert(keys.end(), s.deltalogs.begin(), s.deltalogs.end());
+    return keys;
+  }
+  Result<coord::SegmentInfo> Compact(const std::vector<coord::SegmentInfo>& inputs,
+                                     const std::vector<std::string>& deltalogs, int64_t id = 5000) {
+    return node_->Compact(collection_, inputs, deltalogs, id);
+  }
+
+  std::unique_ptr<DataNodeImpl> node_;
+};
+
+TEST_F(CompactorTest, DropsDeletedRowsAndKeepsTheNewestUpsert) {
+  auto a = Flushed({testing::InsertRecord(collection_, {1, 2, 3, 4}, 100, 11),
+                    testing::InsertRecord(collection_, {5}, 110, 12)});
+  auto b = Flushed({testing::DeleteRecord(collection_, {2}, 200),
+                    testing::UpsertRecord(collection_, {3}, 300, /*version=*/1),
+                    // A delete older than the row it names hides nothing.
+                    testing::DeleteRecord(collection_, {4}, 50)});
+  // A later segment's delete (not an input) still applies.
+  auto c = Flushed({testing::DeleteRecord(collection_, {5}, 400)});
+  ASSERT_EQ(coord_.Segments().size(), 3u);
+
+  auto out = Compact({a, b}, AllDeltalogs({a, b, c}));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->id, 5000);
+  EXPECT_EQ(out->collection_id, collection_.id);
+  EXPECT_EQ(out->channel, Channel());
+  EXPECT_EQ(out->start_offset, a.start_offset);
+  EXPECT_EQ(out->end_offset, b.end_offset);
+  EXPECT_THAT(out->compacted_from, ElementsAre(a.id, b.id));
+  EXPECT_EQ(out->deltalogs, b.deltalogs);  // a has none; c is not an input
+  EXPECT_EQ(out->num_rows, 3u);
+  EXPECT_THAT(Ids(*out), ElementsAre(1, 4, 3));
+  EXPECT_THAT(ReadInt64(*out, TimestampField()), ElementsAre(100, 100, 300));
+  EXPECT_THAT(ReadInt64(*out, PartitionField()), ElementsAre(11, 11, 11));
+  auto names = ReadColumn(*out, collection_.schema.fields[2]);
+  ASSERT_NE(names, nullptr);
+  EXPECT_EQ(names->Get(2), "n3v1");
+  EXPECT_THAT(out->stats, HasSubstr("collections/7/" + Channel() + "/5000/stats/"));
+  // Not registered: the coordinator does that after indexing it.
+  EXPECT_EQ(coord_.Segments().size(), 3u);
+}
+
+TEST_F(CompactorTest, EverythingDeletedGivesAnEmptySegment) {
+  auto a = Flushed({testing::InsertRecord(collection_, {1}, 100)});
+  auto b = Flushed({testing::DeleteRecord(collection_, {1}, 200)});
+  auto out = Compact({a, b}, AllDeltalogs({a, b}));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->num_rows, 0u);
+  EXPECT_TRUE(out->binlogs.empty());
+  EXPECT_TRUE(out->stats.empty());
+  EXPECT_EQ(out->deltalogs, b.deltalogs);
+}
+
+TEST_F(CompactorTest, RejectsBadInputs) {
+  auto a = Flushed({testing::InsertRecord(collection_, {1}, 100)});
+  EXPECT_EQ(Compact({}, {}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Compact({a}, {}, a.id).status().code(), StatusCode::kInvalidArgument);
+  coord::SegmentInfo other = a;
+  other.id = 99;
+  other.channel = "c7_s1";
+  EXPECT_EQ(Compact({a, other}, {}).status().code(), StatusCode::kInvalidArgument);
+  other = a;
+  other.collection_id = 8;
+  EXPECT_EQ(Compact({other}, {}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(CompactorTest, MissingOrDamagedFilesAreDataLoss) {
+  auto a = Flushed({testing::InsertRecord(collection_, {1, 2}, 100)});
+  coord::SegmentInfo missing = a;
+  missing.binlogs.erase(coord::kTimestampFieldId);
+  auto out = Compact({missing}, {});
+  EXPECT_EQ(out.status().code(), StatusCode::kDataLoss) << out.status().ToString();
+
+  auto out2 = Compact({a}, {"collections/7/nowhere/deltalog/1"});
+  EXPECT_EQ(out2.status().code(), StatusCode::kDataLoss) << out2.status().ToString();
+  EXPECT_THAT(out2.status().message(), HasSubstr("nowhere"));
+
+  const std::string& key = a.binlogs.at(100);
+  std::string bytes = store_->Get(key).value();
+  bytes[bytes.size() / 2] ^= 0x33;
+  ASSERT_TRUE(store_->Put(key, bytes).ok());
+  auto out3 = Compact({a}, {});
+  EXPECT_EQ(out3.status().code(), StatusCode::kDataLoss) << out3.status().ToString();
+  EXPECT_THAT(out3.status().message(), HasSubstr(key));
+}
+
+}  // namespace
+}  // namespace tessera::datanode

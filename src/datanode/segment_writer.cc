@@ -1,0 +1,76 @@
+#include "datanode/segment_writer.h"
+
+#include "datanode/segment_layout.h"
+#include "segment/binlog.h"
+#include "segment/stats.h"
+
+namespace tessera::datanode {
+
+Result<SegmentData> SegmentData::Create(const core::CollectionSchema& schema) {
+  SegmentData data;
+  TESSERA_ASSIGN_OR_RETURN(data.rows, core::ColumnSet::Create(schema));
+  data.timestamps = core::Column::Create(TimestampField());
+  data.partitions = core::Column::Create(PartitionField());
+  return data;
+}
+
+Result<EncodedSegment> EncodeSegment(const coord::CollectionInfo& collection, std::string_view channel,
+                                     int64_t segment_id, const SegmentData& data) {
+  const core::CollectionSchema& schema = collection.schema;
+  const core::FieldSchema* pk = schema.PrimaryKey();
+  if (pk == nullptr) return Status::InvalidArgument("collection " + std::to_string(collection.id) + " has no primary key");
+  const size_t rows = data.num_rows();
+  if (data.timestamps->size() != rows || data.partitions->size() != rows) {
+    return Status::InvalidArgument("segment " + std::to_string(segment_id) + ": system columns hold " +
+                                   std::to_string(data.timestamps->size()) + "/" +
+                                   std::to_string(data.partitions->size()) + " rows, expected " +
+                                   std::to_string(rows));
+  }
+
+  EncodedSegment out;
+  coord::SegmentInfo& info = out.info;
+  info.id = segment_id;
+  info.collection_id = collection.id;
+  info.channel = std::string(channel);
+  info.num_rows = rows;
+  const std::string prefix = SegmentPrefix(collection.id, channel, segment_id);
+  int64_t next_log_id = 0;
+
+  auto add_binlog = [&](const core::FieldSchema& field, const core::Column& column) -> Status {
+    auto bytes = segment::WriteBinlog(field, column);
+    if (!bytes.ok()) return bytes.status().WithContext("segment " + std::to_string(segment_id) + " field '" + field.name + "'");
+    std::string key = BinlogKey(prefix, field.id, next_log_id++);
+    info.binlogs[field.id] = key;
+    out.files.emplace_back(std::move(key), std::move(bytes).value());
+    return Status::OK();
+  };
+
+  if (rows > 0) {
+    const core::Column* pk_column = nullptr;
+    for (size_t i = 0; i < schema.fields.size(); ++i) {
+      const core::FieldSchema& field = schema.fields[i];
+      TESSERA_RETURN_IF_ERROR(add_binlog(field, data.rows->column(i)));
+      if (field.is_primary_key) pk_column = &data.rows->column(i);
+    }
+    TESSERA_RETURN_IF_ERROR(add_binlog(TimestampField(), *data.timestamps));
+    TESSERA_RETURN_IF_ERROR(add_binlog(PartitionField(), *data.partitions));
+
+    auto stats = segment::ComputeStats(*pk_column);
+    if (!stats.ok()) return stats.status().WithContext("segment " + std::to_string(segment_id) + " stats");
+    auto stats_bytes = segment::WriteStats(*stats);
+    if (!stats_bytes.ok()) return stats_bytes.status().WithContext("segment " + std::to_string(segment_id) + " stats");
+    info.stats = StatsKey(prefix, next_log_id++);
+    out.files.emplace_back(info.stats, std::move(stats_bytes).value());
+  }
+
+  if (!data.deletes.empty()) {
+    auto bytes = segment::WriteDeltalog(pk->data_type, data.deletes);
+    if (!bytes.ok()) return bytes.status().WithContext("segment " + std::to_string(segment_id) + " deltalog");
+    std::string key = DeltalogKey(prefix, next_log_id++);
+    info.deltalogs.push_back(key);
+    out.files.emplace_back(std::move(key), std::move(bytes).value());
+  }
+  return out;
+}
+
+}  // namespace tessera::datanode

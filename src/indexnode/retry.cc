@@ -1,0 +1,36 @@
+#include "indexnode/retry.h"
+
+#include <algorithm>
+
+#include "common/logging.h"
+
+namespace tessera::indexnode {
+
+bool IsTransient(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kUnavailable:
+    case StatusCode::kDeadlineExceeded:
+    case StatusCode::kAborted:
+    case StatusCode::kResourceExhausted:
+    case StatusCode::kInternal:
+    case StatusCode::kUnknown:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Status RetryTransient(std::string_view what, const std::function<Status()>& op,
+                      const std::function<bool(std::chrono::milliseconds)>& sleep) {
+  std::chrono::milliseconds wait{20};
+  for (int attempt = 1;; ++attempt) {
+    Status status = op();
+    if (status.ok() || !IsTransient(status)) return status;
+    TESSERA_LOG_WARN("{} failed (attempt {}), retrying in {} ms: {}", what, attempt, wait.count(),
+                     status.ToString());
+    if (!sleep(wait)) return status;
+    wait = std::min(wait * 2, std::chrono::milliseconds(2000));
+  }
+}
+
+}  // namespace tessera::indexnode
