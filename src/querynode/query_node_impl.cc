@@ -107,6 +107,28 @@ size_t QueryNodeImpl::NumGrowingRows(int64_t collection_id) const {
   return collection == nullptr ? 0 : collection->num_growing_rows();
 }
 
+std::vector<SealedSegmentStatus> QueryNodeImpl::SealedSegments(int64_t collection_id) const {
+  std::vector<SealedSegmentStatus> out;
+  std::shared_ptr<LoadedCollection> collection = Find(collection_id);
+  if (collection == nullptr) return out;
+  collection->Read([&](const CollectionSnapshot& snapshot) {
+    for (const Segment* segment : snapshot.segments) {
+      if (!segment->sealed()) continue;
+      SealedSegmentStatus status;
+      status.id = segment->id();
+      status.channel = segment->channel();
+      status.num_rows = segment->num_rows();
+      status.num_deleted = segment->num_deleted();
+      for (const auto& [field_id, index] : segment->vector_indexes()) {
+        status.indexes[field_id] = {std::string(index::IndexTypeName(index.index->type())), index.index_id};
+      }
+      out.push_back(std::move(status));
+    }
+    return 0;
+  });
+  return out;
+}
+
 Status QueryNodeImpl::LoadSegments(const std::shared_ptr<LoadedCollection>& collection,
                                    const std::vector<coord::SegmentInfo>& segments) {
   const coord::CollectionInfo info = collection->info();

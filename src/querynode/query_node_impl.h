@@ -22,6 +22,17 @@ namespace tessera::querynode {
 
 class LoadedCollection;
 
+/// What a query node serves of one sealed segment (status pages and tests).
+struct SealedSegmentStatus {
+  int64_t id = 0;
+  std::string channel;
+  uint64_t num_rows = 0;
+  uint64_t num_deleted = 0;
+  /// Vector field id -> index type searched ("FLAT" while no built index is attached) and
+  /// the catalog index id (-1 for the in-memory FLAT).
+  std::map<int64_t, std::pair<std::string, int64_t>> indexes;
+};
+
 /// Options of the query node. Plain value type.
 struct QueryNodeOptions {
   /// Threads that run per-segment searches and queries (config querynode.search_threads);
@@ -59,6 +70,8 @@ class QueryNodeImpl final : public QueryNode {
   size_t NumSealedSegments(int64_t collection_id) const;
   /// Rows in the growing segments of `collection_id`.
   size_t NumGrowingRows(int64_t collection_id) const;
+  /// The sealed segments served for `collection_id`, by id (empty when not loaded).
+  std::vector<SealedSegmentStatus> SealedSegments(int64_t collection_id) const;
 
  private:
   std::shared_ptr<LoadedCollection> Find(int64_t collection_id) const;
