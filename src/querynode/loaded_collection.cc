@@ -198,8 +198,13 @@ Status LoadedCollection::StartTailing(storage::Log& log, const std::map<std::str
                                          return ApplyRecords(ch, records);
                                        });
     if (!tailer.ok()) return tailer.status();
+    std::shared_ptr<ChannelTailer> started(std::move(tailer).value());
     std::lock_guard<std::mutex> l(tail_mu_);
-    tailers_[channel] = std::shared_ptr<ChannelTailer>(std::move(tailer).value());
+    if (tails_stopped_) {
+      started->Stop();  // cannot deadlock: this thread holds neither mu_ nor a tailer's lock
+      return Status::Cancelled("collection " + std::to_string(id_) + " was released");
+    }
+    tailers_[channel] = std::move(started);
   }
   return Status::OK();
 }
@@ -208,6 +213,7 @@ void LoadedCollection::StopTailing() {
   std::map<std::string, std::shared_ptr<ChannelTailer>> tailers;
   {
     std::lock_guard<std::mutex> l(tail_mu_);
+    tails_stopped_ = true;
     tailers.swap(tailers_);
   }
   // Outside tail_mu_ and mu_: a tailer's apply takes mu_.

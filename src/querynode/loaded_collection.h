@@ -90,7 +90,7 @@ class LoadedCollection {
   void DropSegment(int64_t id);
 
   /// Subscribes every channel of the collection from its checkpoint (missing = 0) and starts
-  /// applying records. Called once.
+  /// applying records. Called once; Cancelled after StopTailing (released meanwhile).
   Status StartTailing(storage::Log& log, const std::map<std::string, uint64_t>& checkpoints);
   /// Stops every tailer (joins their threads). Idempotent.
   void StopTailing();
@@ -138,6 +138,7 @@ class LoadedCollection {
 
   mutable std::mutex tail_mu_;
   std::map<std::string, std::shared_ptr<ChannelTailer>> tailers_;  // guarded by tail_mu_
+  bool tails_stopped_ = false;                                     // guarded by tail_mu_
 };
 
 }  // namespace tessera::querynode

@@ -46,7 +46,8 @@ struct QueryNodeOptions {
 ///
 /// Ownership: borrows `log` and `store` (the object store already wrapped in the disk
 /// cache); both must outlive the node. Thread-safe. Stop() (also run by the destructor)
-/// releases every collection; calls after it return Unavailable.
+/// releases every collection; LoadCollection after it is Unavailable (and searches find
+/// nothing loaded).
 class QueryNodeImpl final : public QueryNode {
  public:
   QueryNodeImpl(QueryNodeOptions options, storage::Log* log, storage::ObjectStore* store);

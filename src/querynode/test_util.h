@@ -254,7 +254,8 @@ class QueryNodeTest : public ::testing::Test {
       if (spec.index) {
         auto metric = index::MetricType::kL2;
         if (const auto* def = FindIndex(info)) metric = *index::ParseMetricType(def->metric_type);
-        auto idx = index::CreateIndex(*spec.index, metric, 4, spec.index_params);
+        const size_t dim = static_cast<size_t>(info.schema.FindField("vec")->dim);
+        auto idx = index::CreateIndex(*spec.index, metric, dim, spec.index_params);
         EXPECT_TRUE(idx.ok()) << idx.status().ToString();
         const auto& vec = static_cast<const core::FloatVectorColumn&>(*rows->FindColumn("vec"));
         EXPECT_TRUE((*idx)->Build(vec.data().data(), vec.size(), nullptr).ok());
