@@ -56,11 +56,10 @@ Status ChannelTailer::failure() const {
 
 Status ChannelTailer::WaitUntil(uint64_t offset, std::chrono::steady_clock::time_point deadline) const {
   std::unique_lock<std::mutex> l(mu_);
-  const bool done = cv_.wait_until(l, deadline, [&] { return position_ >= offset || !failure_.ok() || stopped_; });
+  cv_.wait_until(l, deadline, [&] { return position_ >= offset || !failure_.ok() || stopped_; });
   if (position_ >= offset) return Status::OK();
   if (!failure_.ok()) return failure_;
   if (stopped_) return Status::Cancelled("channel " + channel_ + " is no longer followed");
-  (void)done;
   return Status::DeadlineExceeded("channel " + channel_ + " has applied the WAL up to offset " +
                                   std::to_string(position_) + ", waiting for " + std::to_string(offset) +
                                   " timed out");

@@ -284,6 +284,24 @@ TEST_F(QueryNodeBasicTest, DeletesFollowTimestamps) {
   EXPECT_EQ(node_->SealedSegments(info.id).at(0).num_deleted, 3u);
 }
 
+TEST_F(QueryNodeBasicTest, DeletesOnlySegmentHidesRowsEverywhere) {
+  auto info = MakeCollection();
+  SegmentSpec rows;
+  rows.id = 11;
+  rows.rows = {Row(1, 1), Row(2, 2)};
+  auto seg = WriteSegment(info, rows);
+  Insert(info, {Row(3, 3), Row(4, 4)}, 300);
+  Load(info, {seg});
+  ASSERT_EQ(Count(), 4u);
+  // A flushed range that held only deletes: no rows, one deltalog.
+  SegmentSpec deletes;
+  deletes.id = 12;
+  deletes.deletes = {{int64_t{1}, 400}, {int64_t{4}, 400}, {int64_t{3}, 250}};
+  ASSERT_TRUE(node_->AddSegment(WriteSegment(info, deletes)).ok());
+  EXPECT_THAT(QueryIds(Q()), ElementsAre(2, 3));
+  EXPECT_EQ(node_->NumSealedSegments(info.id), 2u);
+}
+
 TEST_F(QueryNodeBasicTest, DuplicateKeysAreMergedKeepingTheBest) {
   auto info = MakeCollection();
   SegmentSpec spec;
