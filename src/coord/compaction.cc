@@ -121,12 +121,18 @@ Result<int64_t> CoordinatorImpl::StartCompaction(int64_t collection_id, bool eve
 
 Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompaction(int64_t collection_id) {
   std::map<std::string, std::vector<SegmentInfo>> by_channel;
-  std::map<std::string, std::vector<std::string>> channel_deltalogs;
+  // Per channel: deltalog key -> smallest start offset of the live segments listing it, a
+  // lower bound of the WAL offsets of its deletes (a compaction output lists its inputs'
+  // deltalogs and starts no later than they did).
+  std::map<std::string, std::map<std::string, uint64_t>> channel_deltalogs;
   {
     std::lock_guard lock(mu_);
     for (const SegmentInfo& segment : LiveSegmentsLocked(collection_id)) {
       auto& logs = channel_deltalogs[segment.channel];
-      logs.insert(logs.end(), segment.deltalogs.begin(), segment.deltalogs.end());
+      for (const std::string& key : segment.deltalogs) {
+        auto [it, inserted] = logs.emplace(key, segment.start_offset);
+        if (!inserted) it->second = std::min(it->second, segment.start_offset);
+      }
       if (compacting_inputs_.count(segment.id) == 0) by_channel[segment.channel].push_back(segment);
     }
   }
@@ -135,14 +141,10 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
   std::vector<CompactionPlan> plans;
   for (auto& [channel, segments] : by_channel) {
     // Deletes of a primary key go to the channel its rows hash to, so a channel's deltalogs
-    // are the only ones that can hide its rows.
-    std::vector<segment::PrimaryKey> deleted;
-    if (ratio > 0 && ratio <= 1 && !channel_deltalogs[channel].empty()) {
-      std::vector<std::string>& logs = channel_deltalogs[channel];
-      std::sort(logs.begin(), logs.end());
-      logs.erase(std::unique(logs.begin(), logs.end()), logs.end());
-      std::set<segment::PrimaryKey> distinct;
-      for (const std::string& key : logs) {
+    // are the only ones that can hide its rows. Each is read once per planning round.
+    std::vector<std::pair<uint64_t, std::vector<segment::PrimaryKey>>> deletes;  // (lower bound offset, keys)
+    if (ratio > 0 && ratio <= 1) {
+      for (const auto& [key, start] : channel_deltalogs[channel]) {
         auto bytes = objects_->Get(key);
         if (!bytes.ok()) {
           TESSERA_LOG_WARN("compaction planning: reading deltalog {}: {}", key, bytes.status().ToString());
@@ -153,9 +155,11 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
           TESSERA_LOG_WARN("compaction planning: {}", log.status().ToString());
           continue;
         }
-        for (const segment::DeleteEntry& entry : log->entries) distinct.insert(entry.pk);
+        std::vector<segment::PrimaryKey> pks;
+        pks.reserve(log->entries.size());
+        for (segment::DeleteEntry& entry : log->entries) pks.push_back(std::move(entry.pk));
+        deletes.emplace_back(start, std::move(pks));
       }
-      deleted.assign(distinct.begin(), distinct.end());
     }
     std::vector<int64_t> candidates;
     size_t small = 0;
@@ -163,9 +167,16 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
     for (const SegmentInfo& segment : segments) {
       const bool is_small = segment.num_rows < small_rows;
       bool is_heavy = false;
-      if (!deleted.empty() && segment.num_rows > 0) {
-        const uint64_t gone = EstimateDeletedRows(segment, deleted);
-        is_heavy = static_cast<double>(gone) >= ratio * static_cast<double>(segment.num_rows);
+      if (!deletes.empty() && segment.num_rows > 0) {
+        // Only deletes from WAL ranges after the segment's are counted: they are newer than
+        // every row of it, so a key the segment holds is deleted there. (Deletes inside its
+        // own range may precede a re-insert, an upsert, and would make the estimate loop.)
+        std::set<segment::PrimaryKey> later;
+        for (const auto& [start, pks] : deletes) {
+          if (start >= segment.end_offset) later.insert(pks.begin(), pks.end());
+        }
+        const uint64_t gone = later.empty() ? 0 : EstimateDeletedRows(segment, later);
+        is_heavy = gone > 0 && static_cast<double>(gone) >= ratio * static_cast<double>(segment.num_rows);
       }
       if (is_small || is_heavy) candidates.push_back(segment.id);
       small += is_small ? 1 : 0;
@@ -209,10 +220,9 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
 }
 
 uint64_t CoordinatorImpl::EstimateDeletedRows(const SegmentInfo& segment,
-                                              const std::vector<segment::PrimaryKey>& deleted_pks) {
+                                              const std::set<segment::PrimaryKey>& deleted_pks) {
   // Estimate: every deleted primary key that the segment's PK range and Bloom filter may
-  // contain counts as one deleted row. It over-counts keys re-inserted after their delete
-  // and Bloom false positives (~1%), which only makes compaction a little eager.
+  // contain counts as one deleted row. Bloom false positives (~1%) over-count a little.
   if (segment.stats.empty() || segment.num_rows == 0) return 0;
   auto bytes = objects_->Get(segment.stats);
   if (!bytes.ok()) {

@@ -204,9 +204,9 @@ class CoordinatorImpl final : public Coordinator {
   /// Plans for one collection, inputs reserved and output ids allocated. Reads deltalogs
   /// and stats from the object store for the delete-ratio estimate (no lock held).
   Result<std::vector<CompactionPlan>> PlanCompaction(int64_t collection_id);
-  /// Estimated rows of `segment` hidden by deletes of `deleted_pks`, from the segment's
-  /// stats (PK range and Bloom filter).
-  uint64_t EstimateDeletedRows(const SegmentInfo& segment, const std::vector<segment::PrimaryKey>& deleted_pks);
+  /// Estimated rows of `segment` hidden by deletes of `deleted_pks` (all newer than its
+  /// rows), from the segment's stats (PK range and Bloom filter).
+  uint64_t EstimateDeletedRows(const SegmentInfo& segment, const std::set<segment::PrimaryKey>& deleted_pks);
   void RunCompactionJob(int64_t job_id);
   void RunCompactionPlan(int64_t job_id, size_t plan_index);
   /// Registers a compaction output once every index of its collection is built.

@@ -115,6 +115,13 @@ TEST_F(CoordTest, IndexBuildsScheduledAndProgressReported) {
   progress = coord_->DescribeIndexProgress(info.id, index_id);
   EXPECT_EQ(progress->state, "Failed");
   EXPECT_TRUE(progress->fail_reason.find("out of memory") != std::string::npos) << progress->fail_reason;
+  EXPECT_EQ(index_.Count(), 0u);
+  // Creating the same index again retries the failed build.
+  ASSERT_OK(Index("books"));
+  auto retried = index_.Take();
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].segment.id, b.id);
+  EXPECT_EQ(coord_->DescribeIndexProgress(info.id, index_id)->state, "InProgress");
 
   const std::string key_b = testing::SegmentKey(info.id, b.channel, b.id, "index/1/1");
   ASSERT_OK(coord_->IndexBuilt(b.id, index_id, key_b));

@@ -94,6 +94,7 @@ Status CoordinatorImpl::CreateIndex(const std::string& db_name, const std::strin
   }
   if (index.name.empty()) index.name = field->name;
   TESSERA_RETURN_IF_ERROR(ValidateName("index", index.name));
+  if (index.index_type.empty()) index.index_type = "AUTOINDEX";
   TESSERA_ASSIGN_OR_RETURN(const index::IndexType type, index::ParseIndexType(index.index_type));
   if (index.metric_type.empty()) index.metric_type = "COSINE";
   TESSERA_ASSIGN_OR_RETURN(const index::MetricType metric, index::ParseMetricType(index.metric_type));
@@ -110,35 +111,48 @@ Status CoordinatorImpl::CreateIndex(const std::string& db_name, const std::strin
 
   TESSERA_ASSIGN_OR_RETURN(index.id, ids_->Allocate(1));
   std::vector<indexnode::BuildJob> jobs;
+  bool retry_only = false;
   {
     std::lock_guard lock(mu_);
     TESSERA_ASSIGN_OR_RETURN(CollectionInfo * info, CollectionByIdLocked(snapshot.id));
     if (const IndexInfo* existing = info->IndexOnField(index.field_id)) {
       const bool same = existing->name == index.name && existing->index_type == index.index_type &&
                         existing->metric_type == index.metric_type && existing->params == index.params;
-      if (same) return Status::OK();
-      return Status::AlreadyExists("at most one distinct index is allowed per field: field '" + field->name +
-                                   "' already has index '" + existing->name + "' (" + existing->index_type + ", " +
-                                   existing->metric_type + ")");
+      if (!same) {
+        return Status::AlreadyExists("at most one distinct index is allowed per field: field '" + field->name +
+                                     "' already has index '" + existing->name + "' (" + existing->index_type + ", " +
+                                     existing->metric_type + ")");
+      }
+      // The same definition again: OK, and it retries the builds that failed.
+      const int64_t existing_id = existing->id;
+      std::erase_if(failed_builds_, [&](const auto& entry) { return entry.first.second == existing_id; });
+      for (const auto& [id, segment] : segments_) {
+        if (segment.collection_id != info->id) continue;
+        for (auto& job : PlanBuildsLocked(*info, segment)) jobs.push_back(std::move(job));
+      }
+      UpdateGaugesLocked();
+      retry_only = true;
     }
-    if (info->FindIndex(index.name) != nullptr) {
-      return Status::AlreadyExists("index name already in use[collection=" + info->schema.name + "][index=" +
-                                   index.name + "]");
+    if (!retry_only) {
+      if (info->FindIndex(index.name) != nullptr) {
+        return Status::AlreadyExists("index name already in use[collection=" + info->schema.name + "][index=" +
+                                     index.name + "]");
+      }
+      CollectionInfo updated = *info;
+      updated.indexes.push_back(index);
+      TESSERA_RETURN_IF_ERROR(store_.Apply({CatalogStore::PutCollection(updated)}));
+      *info = std::move(updated);
+      for (const auto& [id, segment] : segments_) {
+        if (segment.collection_id != info->id) continue;
+        for (auto& job : PlanBuildsLocked(*info, segment)) jobs.push_back(std::move(job));
+      }
+      // Compaction outputs still waiting for their indexes need this one too.
+      for (const auto& [id, output] : compaction_outputs_) {
+        if (output.segment.collection_id != info->id) continue;
+        for (auto& job : PlanBuildsLocked(*info, output.segment)) jobs.push_back(std::move(job));
+      }
+      UpdateGaugesLocked();
     }
-    CollectionInfo updated = *info;
-    updated.indexes.push_back(index);
-    TESSERA_RETURN_IF_ERROR(store_.Apply({CatalogStore::PutCollection(updated)}));
-    *info = std::move(updated);
-    for (const auto& [id, segment] : segments_) {
-      if (segment.collection_id != info->id) continue;
-      for (auto& job : PlanBuildsLocked(*info, segment)) jobs.push_back(std::move(job));
-    }
-    // Compaction outputs still waiting for their indexes need this one too.
-    for (const auto& [id, output] : compaction_outputs_) {
-      if (output.segment.collection_id != info->id) continue;
-      for (auto& job : PlanBuildsLocked(*info, output.segment)) jobs.push_back(std::move(job));
-    }
-    UpdateGaugesLocked();
   }
   SubmitBuilds(std::move(jobs));
   return Status::OK();
@@ -280,7 +294,11 @@ Status CoordinatorImpl::IndexBuildFailed(int64_t segment_id, int64_t index_id, c
   if (it == segments_.end()) {
     return Status::NotFound("segment not found[segment_id=" + std::to_string(segment_id) + "]");
   }
-  if (!it->second.dropped) failed_builds_[{segment_id, index_id}] = reason;
+  auto coll = collections_.find(it->second.collection_id);
+  if (it->second.dropped || coll == collections_.end()) return Status::OK();
+  for (const IndexInfo& index : coll->second.indexes) {
+    if (index.id == index_id) failed_builds_[{segment_id, index_id}] = reason;
+  }
   return Status::OK();
 }
 
