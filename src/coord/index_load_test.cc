@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "coord/coord_test_util.h"
 #include "coord/meta_keys.h"
 
@@ -9,6 +12,7 @@ namespace tessera::coord {
 namespace {
 
 using testing::CoordTest;
+using testing::WaitFor;
 
 bool Mentions(const Status& s, const std::string& needle) { return s.message().find(needle) != std::string::npos; }
 
@@ -364,6 +368,57 @@ TEST_F(CoordTest, FlushAndCountRows) {
   EXPECT_EQ(coord_->CountRows(info.id, 424242).status().code(), StatusCode::kNotFound);
   EXPECT_CODE(coord_->Flush(424242), kNotFound);
   EXPECT_EQ(coord_->CountRows(424242, std::nullopt).status().code(), StatusCode::kNotFound);
+}
+
+// Flushes, index reports and loads from several threads at once: every segment ends up
+// recorded, indexed and served exactly once, and every checkpoint at its channel's end.
+TEST_F(CoordTest, ConcurrentFlushesBuildsAndLoad) {
+  CollectionInfo info = Create("books", 4);
+  ASSERT_OK(Index("books"));
+  constexpr int kPerShard = 15;
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  for (int32_t shard = 0; shard < 4; ++shard) {
+    writers.emplace_back([&, shard] {
+      for (int i = 0; i < kPerShard; ++i) {
+        const uint64_t start = static_cast<uint64_t>(i) * 10;
+        auto id = coord_->AllocateIds(1);
+        ASSERT_TRUE(id.ok());
+        SegmentInfo s = testing::WriteSegmentFiles(*objects_, info, shard, *id, start, start + 10,
+                                                   {shard * 1000 + i * 2, shard * 1000 + i * 2 + 1});
+        ASSERT_OK(coord_->SegmentFlushed(s));
+        ASSERT_OK(coord_->SegmentFlushed(s));
+      }
+    });
+  }
+  std::thread builder([&] {
+    while (!done) {
+      BuildAll();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  ASSERT_OK(coord_->LoadCollection("default", "books", {}));
+  for (auto& t : writers) t.join();
+  ASSERT_TRUE(WaitFor([&] { return coord_->PendingIndexBuilds() == 0 && index_.Count() == 0; }));
+  done = true;
+  builder.join();
+
+  auto segments = *coord_->ListSegments(info.id);
+  ASSERT_EQ(segments.size(), 4u * kPerShard);
+  std::set<int64_t> ids;
+  for (const SegmentInfo& s : segments) {
+    EXPECT_EQ(s.index_files.size(), 1u) << s.id;
+    ids.insert(s.id);
+  }
+  EXPECT_EQ(query_.Serving(info.id), ids);
+  {
+    std::lock_guard lock(query_.mu);
+    for (const auto& [id, s] : query_.serving[info.id]) EXPECT_EQ(s.index_files.size(), 1u) << id;
+  }
+  for (int32_t shard = 0; shard < 4; ++shard) {
+    EXPECT_EQ(*coord_->ChannelCheckpoint(info.Channel(shard)), kPerShard * 10u);
+  }
+  EXPECT_EQ(*coord_->CountRows(info.id, std::nullopt), 2u * 4u * kPerShard);
 }
 
 TEST_F(CoordTest, NoNodesAttached) {
