@@ -59,6 +59,7 @@ struct CoordinatorOptions {
 /// notify it (SegmentFlushed, IndexBuilt), which it has no reason to.
 ///
 /// The MetaStore and ObjectStore must outlive it; so must the attached nodes (until Stop).
+/// The nodes must stop calling it (IndexBuilt, SegmentFlushed, ...) before it is destroyed.
 class CoordinatorImpl final : public Coordinator {
  public:
   /// Reads (or initialises) the catalog, repairs what a crash in the middle of a
