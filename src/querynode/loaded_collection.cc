@@ -6,15 +6,6 @@
 
 namespace tessera::querynode {
 
-std::string ChannelName(int64_t collection_id, int32_t shard) {
-  // Appended piecewise: GCC 12 reports a false -Wrestrict on "c" + std::to_string(...).
-  std::string name("c");
-  name += std::to_string(collection_id);
-  name += "_s";
-  name += std::to_string(shard);
-  return name;
-}
-
 void OffsetRanges::Add(uint64_t begin, uint64_t end) {
   if (begin >= end) return;
   // Merge with every range that overlaps or touches [begin, end).
@@ -179,10 +170,7 @@ Status LoadedCollection::ApplyRecords(const std::string& channel, std::vector<Wa
 Status LoadedCollection::StartTailing(storage::Log& log, const std::map<std::string, uint64_t>& checkpoints) {
   const coord::CollectionInfo current = info();
   const VectorMetrics metrics = MetricsOf(current);
-  std::vector<std::string> channels;
-  for (int32_t shard = 0; shard < std::max<int32_t>(current.num_shards, 1); ++shard) {
-    channels.push_back(ChannelName(id_, shard));
-  }
+  const std::vector<std::string> channels = current.Channels();
   {
     std::unique_lock<FairSharedMutex> l(mu_);
     for (const auto& channel : channels) {

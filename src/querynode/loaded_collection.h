@@ -26,11 +26,6 @@
 
 namespace tessera::querynode {
 
-/// WAL channel name of shard `shard` of collection `collection_id` ("c<id>_s<shard>", the
-/// rule of coord::CollectionInfo::Channel, restated here so this library needs only the
-/// catalog's plain types).
-std::string ChannelName(int64_t collection_id, int32_t shard);
-
 /// Half-open WAL offset ranges [begin, end) of one channel, merged. Thread-compatible.
 class OffsetRanges {
  public:

@@ -38,7 +38,7 @@ TEST(OffsetRangesTest, MergesAndContains) {
   EXPECT_TRUE(r.Contains(49));
 }
 
-TEST(ChannelNameTest, MatchesTheCatalogRule) { EXPECT_EQ(ChannelName(12, 3), "c12_s3"); }
+
 
 TEST(DeleteMapTest, KeepsTheNewestTimestamp) {
   DeleteMap m;

@@ -197,8 +197,7 @@ Status QueryNodeImpl::LoadCollection(const coord::CollectionInfo& info, const st
 
   // The tails must reach what the channels hold now.
   WaitOffsets targets;
-  for (int32_t shard = 0; shard < std::max<int32_t>(info.num_shards, 1); ++shard) {
-    const std::string channel = ChannelName(info.id, shard);
+  for (const std::string& channel : info.Channels()) {
     auto last = log_->LastOffset(channel);
     if (!last.ok()) return fail(last.status().WithContext("loading collection " + std::to_string(info.id)));
     targets[channel] = last->has_value() ? **last + 1 : 0;
