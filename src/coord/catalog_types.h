@@ -100,6 +100,10 @@ struct SegmentInfo {
   /// in any segment, so deltalogs stay referenced as long as some segment lists them.
   std::vector<std::string> deltalogs;
   std::string stats;  // stats object key; empty when num_rows == 0
+  /// Partition id -> rows of that partition in this segment (sums to num_rows). Filled by
+  /// whoever writes the segment; CountRows(partition) reads it. Empty means unknown: the
+  /// coordinator then counts the rows for a partition only when the collection has one.
+  std::map<int64_t, uint64_t> partition_rows;
   /// Index id -> object key of that index's file for this segment.
   std::map<int64_t, std::string> index_files;
   /// Segments this one replaces (compaction); they are dropped when it is registered.

@@ -17,7 +17,7 @@
 #include "coord/catalog_types.h"
 #include "coord/coordinator.h"
 #include "datanode/growing_buffer.h"
-#include "datanode/retry.h"
+#include "common/retry.h"
 #include "storage/log/log.h"
 #include "storage/object/object_store.h"
 

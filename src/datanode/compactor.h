@@ -10,7 +10,7 @@
 
 #include "common/result.h"
 #include "coord/catalog_types.h"
-#include "datanode/retry.h"
+#include "common/retry.h"
 #include "storage/object/object_store.h"
 
 namespace tessera::datanode {

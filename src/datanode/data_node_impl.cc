@@ -91,7 +91,7 @@ Status DataNodeImpl::WatchCollection(const coord::CollectionInfo& collection) {
   deps.objects = objects_;
   deps.segment_size = options_.segment_size;
   deps.seal_idle_time = options_.seal_idle_time;
-  for (const std::string& channel : ChannelNames(collection)) {
+  for (const std::string& channel : collection.Channels()) {
     const std::string what = "watching channel " + channel;
     auto checkpoint = coordinator_->ChannelCheckpoint(channel);
     if (!checkpoint.ok()) return checkpoint.status().WithContext(what);

@@ -71,6 +71,7 @@ TEST(SegmentWriterTest, EncodesKeysUnderTheSegment) {
   EXPECT_EQ(encoded->info.binlogs.at(100), "collections/7/c7_s0/42/binlog/100/0");
   EXPECT_EQ(encoded->info.stats, "collections/7/c7_s0/42/stats/6");
   EXPECT_EQ(encoded->info.deltalogs, std::vector<std::string>{"collections/7/c7_s0/42/deltalog/7"});
+  EXPECT_EQ(encoded->info.partition_rows, (std::map<int64_t, uint64_t>{{11, 1}}));
   std::set<std::string> keys;
   for (const auto& [key, bytes] : encoded->files) keys.insert(key);
   EXPECT_EQ(keys.size(), encoded->files.size());

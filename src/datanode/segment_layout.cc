@@ -20,14 +20,6 @@ core::FieldSchema TimestampField() { return SystemInt64Field(coord::kTimestampFi
 
 core::FieldSchema PartitionField() { return SystemInt64Field(coord::kPartitionFieldId, "$partition"); }
 
-std::vector<std::string> ChannelNames(const coord::CollectionInfo& collection) {
-  std::vector<std::string> names;
-  for (int32_t shard = 0; shard < collection.num_shards; ++shard) {
-    names.push_back(fmt::format("c{}_s{}", collection.id, shard));
-  }
-  return names;
-}
-
 std::string SegmentPrefix(int64_t collection_id, std::string_view channel, int64_t segment_id) {
   return fmt::format("collections/{}/{}/{}", collection_id, channel, segment_id);
 }

@@ -21,10 +21,6 @@ core::FieldSchema TimestampField();
 /// coord::kPartitionFieldId, name "$partition".
 core::FieldSchema PartitionField();
 
-/// The WAL channels of a collection, shard 0 first: "c<collection_id>_s<shard>", the format
-/// of coord::CollectionInfo::Channel (computed here so the data node does not link the
-/// coordinator's implementation).
-std::vector<std::string> ChannelNames(const coord::CollectionInfo& collection);
 
 /// "collections/<collection_id>/<channel>/<segment_id>"; every file of the segment lies
 /// below it (DESIGN.md §4).

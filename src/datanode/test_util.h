@@ -155,7 +155,7 @@ class StorageFixture : public ::testing::Test {
     log_ = storage::LocalLog::Open((dir_ / "wal").string()).value();
   }
 
-  std::string Channel(int32_t shard = 0) const { return ChannelNames(collection_)[shard]; }
+  std::string Channel(int32_t shard = 0) const { return collection_.Channel(shard); }
 
   uint64_t Append(const std::string& record, int32_t shard = 0) {
     std::vector<std::string> records{record};

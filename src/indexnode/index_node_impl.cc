@@ -16,7 +16,7 @@
 #include "index/index.h"
 #include "index/metric.h"
 #include "indexnode/index_node_metrics.h"
-#include "indexnode/retry.h"
+#include "common/retry.h"
 #include "segment/binlog.h"
 #include "storage/object/object_store.h"
 

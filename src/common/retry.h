@@ -1,6 +1,6 @@
 #pragma once
 
-// PRIVATE header of the data node.
+// Retrying operations against backends (object store, metadata store, other roles).
 
 #include <atomic>
 #include <chrono>
@@ -9,7 +9,7 @@
 
 #include "common/status.h"
 
-namespace tessera::datanode {
+namespace tessera {
 
 /// True for codes that describe a passing condition of a backend (object store, meta store,
 /// coordinator): Unavailable, DeadlineExceeded, Aborted, ResourceExhausted, Internal,
@@ -30,4 +30,4 @@ struct Backoff {
 Status RetryTransient(std::string_view what, const std::function<Status()>& op,
                       const std::function<bool(std::chrono::milliseconds)>& sleep, Backoff backoff = {});
 
-}  // namespace tessera::datanode
+}  // namespace tessera

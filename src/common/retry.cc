@@ -1,10 +1,10 @@
-#include "datanode/retry.h"
+#include "common/retry.h"
 
 #include <algorithm>
 
 #include "common/logging.h"
 
-namespace tessera::datanode {
+namespace tessera {
 
 bool IsTransient(const Status& status) {
   switch (status.code()) {
@@ -33,4 +33,4 @@ Status RetryTransient(std::string_view what, const std::function<Status()>& op,
   }
 }
 
-}  // namespace tessera::datanode
+}  // namespace tessera

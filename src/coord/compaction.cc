@@ -1,0 +1,411 @@
+// Compaction: planning, execution through the data node, and registration of the result
+// once it is indexed.
+//
+// Flow of one plan (inputs: segments of one channel):
+//   1. PlanCompaction reserves the inputs (no other plan may take them) and allocates the
+//      output segment id.
+//   2. On the compaction thread, DataNode::Compact writes the output segment's files.
+//   3. The output waits in compaction_outputs_ (its files count as referenced for GC) while
+//      the index node builds every index of the collection for it. The inputs stay live and
+//      served meanwhile.
+//   4. When the last index is built, one MetaStore transaction records the output (with
+//      compacted_from) and marks the inputs dropped; then the query node gets the output,
+//      which replaces the inputs in one step. GC deletes the inputs' files later.
+// A failure anywhere abandons the plan: the inputs stay live, the output's files are garbage.
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "common/logging.h"
+#include "common/metrics.h"
+#include "coord/coordinator_impl.h"
+#include "segment/deltalog.h"
+#include "segment/stats.h"
+
+namespace tessera::coord {
+
+namespace {
+
+// Most inputs per plan: keeps the registration within one MetaStore transaction.
+constexpr size_t kMaxPlanInputs = 64;
+// Jobs remembered for GetCompactionState; older finished ones are forgotten.
+constexpr size_t kMaxRememberedJobs = 1000;
+
+metrics::Counter& PlanCounter(const std::string& result) {
+  return metrics::Registry::Default().GetCounter("tessera_coord_compaction_plans_total",
+                                                 "Compaction plans finished, by result.", {{"result", result}});
+}
+
+bool PlanDone(const auto& plan) {
+  using State = std::remove_cvref_t<decltype(plan.state)>;
+  return plan.state == State::kCompleted || plan.state == State::kFailed;
+}
+
+}  // namespace
+
+Result<int64_t> CoordinatorImpl::Compact(int64_t collection_id) { return StartCompaction(collection_id, true); }
+
+Result<std::vector<int64_t>> CoordinatorImpl::CompactAll() {
+  std::vector<int64_t> collection_ids;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, info] : collections_) collection_ids.push_back(id);
+  }
+  std::vector<int64_t> jobs;
+  if (data_node_ == nullptr) return jobs;
+  for (int64_t id : collection_ids) {
+    if (stopping_) break;
+    auto job = StartCompaction(id, false);
+    if (!job.ok()) {
+      if (job.status().code() == StatusCode::kNotFound) continue;  // dropped meanwhile
+      return job.status();
+    }
+    if (*job != 0) jobs.push_back(*job);
+  }
+  return jobs;
+}
+
+Result<int64_t> CoordinatorImpl::StartCompaction(int64_t collection_id, bool even_if_empty) {
+  {
+    std::lock_guard lock(mu_);
+    TESSERA_RETURN_IF_ERROR(CollectionByIdLocked(collection_id).status());
+  }
+  if (data_node_ == nullptr) return Status::Unavailable("compaction: no data node is attached to the coordinator");
+  TESSERA_ASSIGN_OR_RETURN(std::vector<CompactionPlan> plans, PlanCompaction(collection_id));
+  if (plans.empty() && !even_if_empty) return int64_t{0};
+  const auto unreserve = [&] {
+    std::lock_guard lock(mu_);
+    for (const CompactionPlan& plan : plans) {
+      for (int64_t input : plan.inputs) compacting_inputs_.erase(input);
+    }
+  };
+  auto job_id = ids_->Allocate(1);
+  if (!job_id.ok()) {
+    unreserve();
+    return job_id.status();
+  }
+  const bool has_plans = !plans.empty();
+  {
+    std::lock_guard lock(mu_);
+    if (compaction_jobs_.size() >= kMaxRememberedJobs) {
+      for (auto it = compaction_jobs_.begin(); it != compaction_jobs_.end();) {
+        const bool done = std::all_of(it->second.plans.begin(), it->second.plans.end(),
+                                      [](const CompactionPlan& p) { return PlanDone(p); });
+        it = done ? compaction_jobs_.erase(it) : std::next(it);
+        if (compaction_jobs_.size() < kMaxRememberedJobs / 2) break;
+      }
+    }
+    compaction_jobs_[*job_id] = CompactionJob{.id = *job_id, .collection_id = collection_id, .plans = std::move(plans)};
+  }
+  metrics::Registry::Default()
+      .GetCounter("tessera_coord_compaction_jobs_total", "Compaction jobs started (manual and background).")
+      .Inc();
+  if (!has_plans) return *job_id;
+  bool queued = false;
+  {
+    std::lock_guard lock(bg_mu_);
+    if (compaction_pool_ != nullptr && !stopping_) {
+      const int64_t id = *job_id;
+      compaction_pool_->Submit([this, id] { RunCompactionJob(id); });
+      queued = true;
+    }
+  }
+  if (!queued) {
+    std::lock_guard lock(mu_);
+    const size_t count = compaction_jobs_[*job_id].plans.size();
+    for (size_t i = 0; i < count; ++i) FailPlanLocked(*job_id, i, "coordinator stopping");
+  }
+  return *job_id;
+}
+
+Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompaction(int64_t collection_id) {
+  std::map<std::string, std::vector<SegmentInfo>> by_channel;
+  // Per channel: deltalog key -> smallest start offset of the live segments listing it, a
+  // lower bound of the WAL offsets of its deletes (a compaction output lists its inputs'
+  // deltalogs and starts no later than they did).
+  std::map<std::string, std::map<std::string, uint64_t>> channel_deltalogs;
+  {
+    std::lock_guard lock(mu_);
+    for (const SegmentInfo& segment : LiveSegmentsLocked(collection_id)) {
+      auto& logs = channel_deltalogs[segment.channel];
+      for (const std::string& key : segment.deltalogs) {
+        auto [it, inserted] = logs.emplace(key, segment.start_offset);
+        if (!inserted) it->second = std::min(it->second, segment.start_offset);
+      }
+      if (compacting_inputs_.count(segment.id) == 0) by_channel[segment.channel].push_back(segment);
+    }
+  }
+  const uint64_t small_rows = static_cast<uint64_t>(std::max<int64_t>(options_.compaction_small_rows, 0));
+  const double ratio = options_.compaction_delete_ratio;
+  std::vector<CompactionPlan> plans;
+  for (auto& [channel, segments] : by_channel) {
+    // Deletes of a primary key go to the channel its rows hash to, so a channel's deltalogs
+    // are the only ones that can hide its rows. Each is read once per planning round.
+    std::vector<std::pair<uint64_t, std::vector<segment::PrimaryKey>>> deletes;  // (lower bound offset, keys)
+    if (ratio > 0 && ratio <= 1) {
+      for (const auto& [key, start] : channel_deltalogs[channel]) {
+        auto bytes = objects_->Get(key);
+        if (!bytes.ok()) {
+          TESSERA_LOG_WARN("compaction planning: reading deltalog {}: {}", key, bytes.status().ToString());
+          continue;
+        }
+        auto log = segment::ReadDeltalog(*bytes, key);
+        if (!log.ok()) {
+          TESSERA_LOG_WARN("compaction planning: {}", log.status().ToString());
+          continue;
+        }
+        std::vector<segment::PrimaryKey> pks;
+        pks.reserve(log->entries.size());
+        for (segment::DeleteEntry& entry : log->entries) pks.push_back(std::move(entry.pk));
+        deletes.emplace_back(start, std::move(pks));
+      }
+    }
+    std::vector<int64_t> candidates;
+    size_t small = 0;
+    bool heavy = false;
+    for (const SegmentInfo& segment : segments) {
+      const bool is_small = segment.num_rows < small_rows;
+      bool is_heavy = false;
+      if (!deletes.empty() && segment.num_rows > 0) {
+        // Only deletes from WAL ranges after the segment's are counted: they are newer than
+        // every row of it, so a key the segment holds is deleted there. (Deletes inside its
+        // own range may precede a re-insert, an upsert, and would make the estimate loop.)
+        std::set<segment::PrimaryKey> later;
+        for (const auto& [start, pks] : deletes) {
+          if (start >= segment.end_offset) later.insert(pks.begin(), pks.end());
+        }
+        const uint64_t gone = later.empty() ? 0 : EstimateDeletedRows(segment, later);
+        is_heavy = gone > 0 && static_cast<double>(gone) >= ratio * static_cast<double>(segment.num_rows);
+      }
+      if (is_small || is_heavy) candidates.push_back(segment.id);
+      small += is_small ? 1 : 0;
+      heavy = heavy || is_heavy;
+    }
+    // One small segment alone has nothing to merge with; it is rewritten only for deletes.
+    if (candidates.empty() || (candidates.size() == 1 && !heavy)) continue;
+    for (size_t begin = 0; begin < candidates.size(); begin += kMaxPlanInputs) {
+      CompactionPlan plan;
+      plan.channel = channel;
+      const size_t end = std::min(candidates.size(), begin + kMaxPlanInputs);
+      plan.inputs.assign(candidates.begin() + static_cast<ptrdiff_t>(begin),
+                         candidates.begin() + static_cast<ptrdiff_t>(end));
+      plans.push_back(std::move(plan));
+    }
+  }
+  // Reserve the inputs (a concurrent planner may have taken some meanwhile).
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(plans, [&](const CompactionPlan& plan) {
+      for (int64_t input : plan.inputs) {
+        auto it = segments_.find(input);
+        if (it == segments_.end() || it->second.dropped || compacting_inputs_.count(input) > 0) return true;
+      }
+      compacting_inputs_.insert(plan.inputs.begin(), plan.inputs.end());
+      return false;
+    });
+  }
+  for (CompactionPlan& plan : plans) {
+    auto id = ids_->Allocate(1);
+    if (!id.ok()) {
+      std::lock_guard lock(mu_);
+      for (const CompactionPlan& p : plans) {
+        for (int64_t input : p.inputs) compacting_inputs_.erase(input);
+      }
+      return id.status();
+    }
+    plan.output_id = *id;
+  }
+  return plans;
+}
+
+uint64_t CoordinatorImpl::EstimateDeletedRows(const SegmentInfo& segment,
+                                              const std::set<segment::PrimaryKey>& deleted_pks) {
+  // Estimate: every deleted primary key that the segment's PK range and Bloom filter may
+  // contain counts as one deleted row. Bloom false positives (~1%) over-count a little.
+  if (segment.stats.empty() || segment.num_rows == 0) return 0;
+  auto bytes = objects_->Get(segment.stats);
+  if (!bytes.ok()) {
+    TESSERA_LOG_WARN("compaction planning: reading stats {}: {}", segment.stats, bytes.status().ToString());
+    return 0;
+  }
+  auto stats = segment::ReadStats(*bytes, segment.stats);
+  if (!stats.ok()) {
+    TESSERA_LOG_WARN("compaction planning: {}", stats.status().ToString());
+    return 0;
+  }
+  uint64_t hits = 0;
+  for (const segment::PrimaryKey& pk : deleted_pks) {
+    if (stats->min_pk.has_value() && (pk.index() != stats->min_pk->index() || pk < *stats->min_pk || *stats->max_pk < pk)) {
+      continue;
+    }
+    const bool maybe = std::visit([&](const auto& key) { return stats->bloom.MightContain(key); }, pk);
+    if (maybe) ++hits;
+  }
+  return std::min<uint64_t>(hits, segment.num_rows);
+}
+
+void CoordinatorImpl::RunCompactionJob(int64_t job_id) {
+  size_t count = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = compaction_jobs_.find(job_id);
+    if (it == compaction_jobs_.end()) return;
+    count = it->second.plans.size();
+  }
+  for (size_t i = 0; i < count; ++i) RunCompactionPlan(job_id, i);
+}
+
+void CoordinatorImpl::RunCompactionPlan(int64_t job_id, size_t plan_index) {
+  CollectionInfo info;
+  std::vector<SegmentInfo> inputs;
+  std::vector<std::string> all_deltalogs;
+  int64_t output_id = 0;
+  std::string channel;
+  {
+    std::lock_guard lock(mu_);
+    auto job = compaction_jobs_.find(job_id);
+    if (job == compaction_jobs_.end()) return;
+    CompactionPlan& plan = job->second.plans[plan_index];
+    if (plan.state != CompactionPlan::State::kQueued) return;
+    if (stopping_) return FailPlanLocked(job_id, plan_index, "coordinator stopping");
+    auto coll = collections_.find(job->second.collection_id);
+    if (coll == collections_.end()) return FailPlanLocked(job_id, plan_index, "collection dropped");
+    for (int64_t input : plan.inputs) {
+      auto it = segments_.find(input);
+      if (it == segments_.end() || it->second.dropped) {
+        return FailPlanLocked(job_id, plan_index, "input segment " + std::to_string(input) + " is gone");
+      }
+      inputs.push_back(it->second);
+    }
+    std::set<std::string> deltalogs;
+    for (const SegmentInfo& segment : LiveSegmentsLocked(coll->first)) {
+      deltalogs.insert(segment.deltalogs.begin(), segment.deltalogs.end());
+    }
+    all_deltalogs.assign(deltalogs.begin(), deltalogs.end());
+    info = coll->second;
+    output_id = plan.output_id;
+    channel = plan.channel;
+    plan.state = CompactionPlan::State::kCompacting;
+  }
+  auto written = data_node_->Compact(info, inputs, all_deltalogs, output_id);
+  std::vector<indexnode::BuildJob> jobs;
+  {
+    std::lock_guard lock(mu_);
+    if (!written.ok()) return FailPlanLocked(job_id, plan_index, written.status().ToString());
+    SegmentInfo output = std::move(written).value();
+    if (output.id != output_id || output.collection_id != info.id || output.channel != channel) {
+      return FailPlanLocked(job_id, plan_index,
+                            "data node returned segment " + std::to_string(output.id) + " of collection " +
+                                std::to_string(output.collection_id) + " on channel '" + output.channel +
+                                "', expected segment " + std::to_string(output_id) + " on '" + channel + "'");
+    }
+    output.dropped = false;
+    output.compacted_from.clear();
+    for (const SegmentInfo& input : inputs) output.compacted_from.push_back(input.id);
+    auto coll = collections_.find(info.id);
+    if (coll == collections_.end()) return FailPlanLocked(job_id, plan_index, "collection dropped");
+    auto job = compaction_jobs_.find(job_id);
+    if (job == compaction_jobs_.end() || PlanDone(job->second.plans[plan_index])) return;
+    job->second.plans[plan_index].state = CompactionPlan::State::kIndexing;
+    jobs = PlanBuildsLocked(coll->second, output);
+    compaction_outputs_[output_id] = CompactionOutput{.job_id = job_id, .plan = plan_index, .segment = output};
+    UpdateGaugesLocked();
+  }
+  SubmitBuilds(std::move(jobs));
+  MaybeFinishCompactionOutput(output_id);
+}
+
+void CoordinatorImpl::MaybeFinishCompactionOutput(int64_t output_id) {
+  int64_t collection_id = 0;
+  bool loaded = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = compaction_outputs_.find(output_id);
+    if (it == compaction_outputs_.end()) return;
+    CompactionOutput& out = it->second;
+    const auto fail = [&](const std::string& error) {
+      FailPlanLocked(out.job_id, out.plan, error);
+      std::erase_if(pending_builds_, [&](const BuildKey& key) { return key.first == output_id; });
+      compaction_outputs_.erase(it);
+      UpdateGaugesLocked();
+    };
+    auto coll = collections_.find(out.segment.collection_id);
+    if (coll == collections_.end()) return fail("collection dropped");
+    const CollectionInfo& info = coll->second;
+    // Files of indexes dropped meanwhile are not recorded (GC deletes them).
+    std::erase_if(out.segment.index_files, [&](const auto& entry) {
+      return std::none_of(info.indexes.begin(), info.indexes.end(),
+                          [&](const IndexInfo& index) { return index.id == entry.first; });
+    });
+    if (out.segment.num_rows > 0) {
+      for (const IndexInfo& index : info.indexes) {
+        if (out.segment.index_files.count(index.id) == 0) return;  // still building
+      }
+    }
+    std::vector<storage::TxnOp> ops = {CatalogStore::PutSegment(out.segment)};
+    std::vector<SegmentInfo> dropped;
+    for (int64_t input : out.segment.compacted_from) {
+      auto seg = segments_.find(input);
+      if (seg == segments_.end() || seg->second.dropped) {
+        return fail("input segment " + std::to_string(input) + " was dropped meanwhile");
+      }
+      SegmentInfo d = seg->second;
+      d.dropped = true;
+      ops.push_back(CatalogStore::PutSegment(d));
+      dropped.push_back(std::move(d));
+    }
+    Status s = store_.Apply(std::move(ops));
+    if (!s.ok()) return fail("registering the output: " + s.ToString());
+    collection_id = out.segment.collection_id;
+    loaded = info.loaded;
+    const int64_t job_id = out.job_id;
+    const size_t plan = out.plan;
+    segments_[output_id] = std::move(out.segment);
+    for (SegmentInfo& d : dropped) {
+      compacting_inputs_.erase(d.id);
+      segments_[d.id] = std::move(d);
+    }
+    compaction_outputs_.erase(it);
+    if (auto job = compaction_jobs_.find(job_id); job != compaction_jobs_.end()) {
+      job->second.plans[plan].state = CompactionPlan::State::kCompleted;
+    }
+    UpdateGaugesLocked();
+  }
+  PlanCounter("completed").Inc();
+  TESSERA_LOG_INFO("compaction: segment {} of collection {} registered", output_id, collection_id);
+  if (loaded) PushSegment(collection_id, output_id);
+}
+
+void CoordinatorImpl::FailPlanLocked(int64_t job_id, size_t plan_index, const std::string& error) {
+  auto job = compaction_jobs_.find(job_id);
+  if (job == compaction_jobs_.end() || plan_index >= job->second.plans.size()) return;
+  CompactionPlan& plan = job->second.plans[plan_index];
+  if (PlanDone(plan)) return;
+  plan.state = CompactionPlan::State::kFailed;
+  plan.error = error;
+  for (int64_t input : plan.inputs) compacting_inputs_.erase(input);
+  PlanCounter("failed").Inc();
+  TESSERA_LOG_WARN("compaction job {} plan {} failed: {}", job_id, plan_index, error);
+}
+
+Result<CompactionState> CoordinatorImpl::GetCompactionState(int64_t compaction_id) {
+  std::lock_guard lock(mu_);
+  auto job = compaction_jobs_.find(compaction_id);
+  if (job == compaction_jobs_.end()) {
+    return Status::NotFound("compaction not found[compaction_id=" + std::to_string(compaction_id) + "]");
+  }
+  CompactionState state;
+  state.id = compaction_id;
+  for (const CompactionPlan& plan : job->second.plans) {
+    if (plan.state == CompactionPlan::State::kCompleted) {
+      ++state.completed_plans;
+    } else if (!PlanDone(plan)) {
+      ++state.executing_plans;
+    }
+  }
+  state.state = state.executing_plans > 0 ? "Executing" : "Completed";
+  return state;
+}
+
+}  // namespace tessera::coord

@@ -1,0 +1,262 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "common/status.h"
+#include "common/thread_pool.h"
+#include "coord/catalog_store.h"
+#include "coord/coordinator.h"
+#include "coord/tso.h"
+#include "datanode/data_node.h"
+#include "indexnode/index_node.h"
+#include "querynode/query_node.h"
+#include "segment/deltalog.h"
+#include "storage/meta/meta_store.h"
+#include "storage/object/object_store.h"
+
+namespace tessera::coord {
+
+/// Tuning of the background work. Defaults are those of the coord.* config keys.
+struct CoordinatorOptions {
+  /// How often the coordinator looks for segments to compact; 0 = only on Compact().
+  std::chrono::milliseconds compaction_interval{60000};
+  /// Segments with fewer rows are merged with the other small ones of their channel.
+  int64_t compaction_small_rows = 10000;
+  /// A segment whose estimated deleted fraction reaches this is rewritten without them.
+  double compaction_delete_ratio = 0.2;
+  /// An unreferenced object is deleted only once it has been unreferenced, and existed,
+  /// for at least this long.
+  std::chrono::milliseconds gc_grace_period{600000};
+  /// How often garbage collection runs; 0 = only on RunGarbageCollection().
+  std::chrono::milliseconds gc_interval{60000};
+};
+
+/// The coordinator (coord::Coordinator): catalog, TSO, ids, segment lifecycle, index build
+/// queue, load/release, compaction and GC, persisted in a MetaStore (layout in README.md).
+///
+/// Lifecycle: Open (reads the catalog), AttachNodes, Start (recovery + background
+/// threads), ..., Stop (or the destructor). The nodes are optional: a null node is skipped
+/// for notifications, and calls that need it (Flush, compaction) are Unavailable.
+///
+/// Thread-safe. One mutex guards the in-memory catalog, which is written through to the
+/// MetaStore before the mutex is released. No lock of the catalog is held while another
+/// role is called. Query-node calls of one collection are serialised by a per-collection
+/// mutex (so a loaded collection never misses a segment, and a newer version of a segment
+/// is never overtaken by an older one); the query node must not call back into paths that
+/// notify it (SegmentFlushed, IndexBuilt), which it has no reason to.
+///
+/// The MetaStore and ObjectStore must outlive it; so must the attached nodes (until Stop).
+/// The nodes must stop calling it (IndexBuilt, SegmentFlushed, ...) before it is destroyed.
+class CoordinatorImpl final : public Coordinator {
+ public:
+  /// Reads (or initialises) the catalog, repairs what a crash in the middle of a
+  /// multi-key change left behind, and creates the "default" database on first open.
+  /// DataLoss naming the key for a damaged value.
+  static Result<std::unique_ptr<CoordinatorImpl>> Open(CoordinatorOptions options, storage::MetaStore* meta,
+                                                       storage::ObjectStore* objects);
+  ~CoordinatorImpl() override;
+  CoordinatorImpl(const CoordinatorImpl&) = delete;
+  CoordinatorImpl& operator=(const CoordinatorImpl&) = delete;
+
+  /// Call before Start. Any of them may be null.
+  void AttachNodes(datanode::DataNode* data_node, indexnode::IndexNode* index_node,
+                   querynode::QueryNode* query_node);
+
+  /// Recovery, then the background threads: DataNode::WatchCollection for every
+  /// collection, index builds resubmitted for every (live segment, index) without a file,
+  /// QueryNode::LoadCollection for every collection persisted as loaded. A watch failure
+  /// is returned; a load failure is logged (the collection stays "loading").
+  /// FailedPrecondition when called twice.
+  Status Start();
+  /// Stops the background threads and waits for them; compaction plans not yet handed to
+  /// the data node are abandoned. Idempotent; the destructor calls it.
+  void Stop();
+
+  // ---- Coordinator -------------------------------------------------------------------
+  Result<uint64_t> AllocateTimestamp() override;
+  Result<int64_t> AllocateIds(uint32_t count) override;
+
+  Status CreateDatabase(const std::string& name, const std::map<std::string, std::string>& properties) override;
+  Status DropDatabase(const std::string& name) override;
+  Result<std::vector<DatabaseInfo>> ListDatabases() override;
+  Result<DatabaseInfo> DescribeDatabase(const std::string& name) override;
+  Status AlterDatabase(const std::string& name, const std::map<std::string, std::string>& set,
+                       const std::vector<std::string>& drop_keys) override;
+
+  Result<CollectionInfo> CreateCollection(const CreateCollectionRequest& request) override;
+  Result<CollectionInfo> DescribeCollection(const std::string& db, const std::string& name) override;
+  Result<CollectionInfo> GetCollection(int64_t collection_id) override;
+  Result<std::vector<std::string>> ListCollections(const std::string& db) override;
+  Status DropCollection(const std::string& db, const std::string& name) override;
+  Status RenameCollection(const std::string& db, const std::string& name, const std::string& new_db,
+                          const std::string& new_name) override;
+  Status AlterCollectionProperties(const std::string& db, const std::string& name,
+                                   const std::map<std::string, std::string>& set,
+                                   const std::vector<std::string>& drop_keys) override;
+
+  Status CreatePartition(const std::string& db, const std::string& collection, const std::string& name) override;
+  Status DropPartition(const std::string& db, const std::string& collection, const std::string& name) override;
+
+  Status CreateAlias(const std::string& db, const std::string& alias, const std::string& collection) override;
+  Status AlterAlias(const std::string& db, const std::string& alias, const std::string& collection) override;
+  Status DropAlias(const std::string& db, const std::string& alias) override;
+  Result<std::string> DescribeAlias(const std::string& db, const std::string& alias) override;
+  Result<std::vector<std::string>> ListAliases(const std::string& db, const std::string& collection) override;
+
+  Status CreateIndex(const std::string& db, const std::string& collection, IndexInfo index) override;
+  Status DropIndex(const std::string& db, const std::string& collection, const std::string& index_name) override;
+  Result<IndexProgress> DescribeIndexProgress(int64_t collection_id, int64_t index_id) override;
+
+  Status LoadCollection(const std::string& db, const std::string& collection,
+                        const std::vector<std::string>& partitions) override;
+  Status ReleaseCollection(const std::string& db, const std::string& collection,
+                           const std::vector<std::string>& partitions) override;
+  Result<LoadStatus> GetLoadState(int64_t collection_id) override;
+
+  Status Flush(int64_t collection_id) override;
+  Result<uint64_t> CountRows(int64_t collection_id, std::optional<int64_t> partition_id) override;
+  Result<int64_t> Compact(int64_t collection_id) override;
+  Result<CompactionState> GetCompactionState(int64_t compaction_id) override;
+
+  Status SegmentFlushed(const SegmentInfo& segment) override;
+  Status IndexBuilt(int64_t segment_id, int64_t index_id, const std::string& object_key) override;
+  Status IndexBuildFailed(int64_t segment_id, int64_t index_id, const std::string& reason) override;
+  Result<std::vector<SegmentInfo>> ListSegments(int64_t collection_id) override;
+  Result<uint64_t> ChannelCheckpoint(const std::string& channel) override;
+
+  // ---- operations beyond the interface ------------------------------------------------
+  /// One garbage-collection pass now (the background thread runs the same every
+  /// gc_interval). Passes never overlap.
+  Status RunGarbageCollection();
+  /// One background compaction round now: a Compact job for every collection that has
+  /// something to compact. Returns the ids of the jobs started.
+  Result<std::vector<int64_t>> CompactAll();
+  /// Builds queued at the index node and not reported back yet.
+  size_t PendingIndexBuilds() const;
+
+ private:
+  using BuildKey = std::pair<int64_t, int64_t>;  // segment id, index id
+
+  struct CompactionPlan {
+    enum class State { kQueued, kCompacting, kIndexing, kCompleted, kFailed };
+    std::string channel;
+    std::vector<int64_t> inputs;  // segment ids, ascending
+    int64_t output_id = 0;
+    State state = State::kQueued;
+    std::string error;
+  };
+  struct CompactionJob {
+    int64_t id = 0;
+    int64_t collection_id = 0;
+    std::vector<CompactionPlan> plans;
+  };
+  // A compacted segment written by the data node, waiting for its indexes before it is
+  // registered. Its files count as referenced for GC.
+  struct CompactionOutput {
+    int64_t job_id = 0;
+    size_t plan = 0;
+    SegmentInfo segment;
+  };
+
+  CoordinatorImpl(CoordinatorOptions options, storage::MetaStore* meta, storage::ObjectStore* objects);
+  Status Recover(CatalogSnapshot snapshot);
+
+  // ---- lookups (require mu_) ---------------------------------------------------------
+  Status CheckDatabaseLocked(const std::string& db) const;
+  CollectionInfo* FindByNameLocked(const std::string& db, const std::string& name);
+  CollectionInfo* FindByAliasLocked(const std::string& db, const std::string& alias);
+  /// By name or alias; NotFound naming the database or the collection.
+  Result<CollectionInfo*> ResolveLocked(const std::string& db, const std::string& name);
+  Result<CollectionInfo*> CollectionByIdLocked(int64_t collection_id);
+  std::vector<SegmentInfo> LiveSegmentsLocked(int64_t collection_id) const;
+  std::map<std::string, uint64_t> CheckpointsLocked(const CollectionInfo& info) const;
+  /// Build jobs for every index of `info` that `segment` lacks and that is not pending;
+  /// marks them pending. Only for segments with rows and a vector binlog.
+  std::vector<indexnode::BuildJob> PlanBuildsLocked(const CollectionInfo& info, const SegmentInfo& segment);
+  void UpdateGaugesLocked();
+
+  // ---- calls into other roles (never with mu_ held) -----------------------------------
+  void SubmitBuilds(std::vector<indexnode::BuildJob> jobs);
+  std::shared_ptr<std::mutex> NotifyMutex(int64_t collection_id);
+  /// Hands the current version of the segment to the query node when its collection is
+  /// loaded. Errors are logged: the query node catches up on its next load.
+  void PushSegment(int64_t collection_id, int64_t segment_id);
+  /// (Re)loads the collection on the query node with its current info, live segments and
+  /// checkpoints; OK when no query node is attached.
+  Status PushLoad(int64_t collection_id);
+
+  // ---- compaction (compaction.cc) -----------------------------------------------------
+  /// Plans a job for one collection and queues it. With `even_if_empty` a job without
+  /// plans is recorded (and completed) too; otherwise 0 is returned for it.
+  Result<int64_t> StartCompaction(int64_t collection_id, bool even_if_empty);
+  /// Plans for one collection, inputs reserved and output ids allocated. Reads deltalogs
+  /// and stats from the object store for the delete-ratio estimate (no lock held).
+  Result<std::vector<CompactionPlan>> PlanCompaction(int64_t collection_id);
+  /// Estimated rows of `segment` hidden by deletes of `deleted_pks` (all newer than its
+  /// rows), from the segment's stats (PK range and Bloom filter).
+  uint64_t EstimateDeletedRows(const SegmentInfo& segment, const std::set<segment::PrimaryKey>& deleted_pks);
+  void RunCompactionJob(int64_t job_id);
+  void RunCompactionPlan(int64_t job_id, size_t plan_index);
+  /// Registers a compaction output once every index of its collection is built.
+  void MaybeFinishCompactionOutput(int64_t output_id);
+  void FailPlanLocked(int64_t job_id, size_t plan_index, const std::string& error);
+  void CompactionLoop();
+
+  // ---- gc (gc.cc) -----------------------------------------------------------------------
+  Status GarbageCollectOnce();
+  void GcLoop();
+
+  /// Waits up to `interval` or until Stop; false when stopping.
+  bool SleepFor(std::chrono::milliseconds interval);
+
+  const CoordinatorOptions options_;
+  storage::MetaStore* const meta_;
+  storage::ObjectStore* const objects_;
+  const CatalogStore store_;
+  std::unique_ptr<TimestampOracle> tso_;
+  std::unique_ptr<IdAllocator> ids_;
+
+  // Set by AttachNodes before Start; read-only afterwards.
+  datanode::DataNode* data_node_ = nullptr;
+  indexnode::IndexNode* index_node_ = nullptr;
+  querynode::QueryNode* query_node_ = nullptr;
+
+  mutable std::mutex mu_;
+  std::map<std::string, DatabaseInfo> databases_;       // guarded by mu_
+  std::map<int64_t, CollectionInfo> collections_;       // guarded by mu_
+  std::map<int64_t, SegmentInfo> segments_;             // guarded by mu_; dropped ones until GC
+  std::map<std::string, uint64_t> checkpoints_;         // guarded by mu_
+  std::set<BuildKey> pending_builds_;                   // guarded by mu_
+  std::map<BuildKey, std::string> failed_builds_;       // guarded by mu_
+  std::map<int64_t, CompactionJob> compaction_jobs_;    // guarded by mu_
+  std::map<int64_t, CompactionOutput> compaction_outputs_;  // guarded by mu_; by output id
+  std::set<int64_t> compacting_inputs_;                 // guarded by mu_
+  std::map<int64_t, std::shared_ptr<std::mutex>> notify_mu_;  // guarded by mu_
+
+  // Background work.
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool started_ = false;                 // guarded by bg_mu_
+  std::atomic<bool> stopping_{false};
+  std::thread compaction_thread_;
+  std::thread gc_thread_;
+  std::unique_ptr<ThreadPool> compaction_pool_;  // created in Open, reset in Stop
+
+  std::mutex gc_mu_;  // one GC pass at a time
+  std::map<std::string, std::chrono::system_clock::time_point> unreferenced_since_;  // guarded by gc_mu_
+};
+
+}  // namespace tessera::coord

@@ -1,0 +1,289 @@
+#include "querynode/query_node_impl.h"
+
+#include <chrono>
+#include <optional>
+
+#include "common/logging.h"
+#include "querynode/loaded_collection.h"
+#include "querynode/query_node_metrics.h"
+#include "querynode/search_executor.h"
+#include "querynode/segment_loader.h"
+#include "storage/log/log.h"
+#include "storage/object/object_store.h"
+
+namespace tessera::querynode {
+namespace {
+
+constexpr int kDefaultLoadThreads = 4;
+
+/// Counts a search or query as queued/running for QueueDepth and the gauge, and records
+/// its outcome and latency when it ends.
+class InFlight {
+ public:
+  InFlight(std::atomic<size_t>& counter, metrics::Counter& total, metrics::Counter& errors,
+           metrics::Histogram& latency)
+      : counter_(counter), total_(total), errors_(errors), latency_(latency),
+        start_(std::chrono::steady_clock::now()) {
+    counter_.fetch_add(1);
+    QueryNodeMetrics::Get().queue_depth.Add(1);
+  }
+  ~InFlight() {
+    counter_.fetch_sub(1);
+    QueryNodeMetrics::Get().queue_depth.Add(-1);
+    total_.Inc();
+    if (failed_) errors_.Inc();
+    latency_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  }
+  template <typename T>
+  Result<T> Done(Result<T> result) {
+    failed_ = !result.ok();
+    return result;
+  }
+
+ private:
+  std::atomic<size_t>& counter_;
+  metrics::Counter& total_;
+  metrics::Counter& errors_;
+  metrics::Histogram& latency_;
+  std::chrono::steady_clock::time_point start_;
+  bool failed_ = false;
+};
+
+std::string NotLoaded(int64_t collection_id) {
+  return "collection not loaded: collection " + std::to_string(collection_id) + " is not loaded on this query node";
+}
+
+}  // namespace
+
+std::unique_ptr<QueryNodeImpl> CreateQueryNode(QueryNodeOptions options, storage::Log* log,
+                                               storage::ObjectStore* store) {
+  return std::make_unique<QueryNodeImpl>(options, log, store);
+}
+
+QueryNodeImpl::QueryNodeImpl(QueryNodeOptions options, storage::Log* log, storage::ObjectStore* store)
+    : options_(options),
+      log_(log),
+      store_(store),
+      search_pool_(static_cast<size_t>(std::max(options.search_threads, 0)), "qn-search"),
+      load_pool_(static_cast<size_t>(options.load_threads > 0 ? options.load_threads : kDefaultLoadThreads),
+                 "qn-load") {}
+
+QueryNodeImpl::~QueryNodeImpl() { Stop(); }
+
+void QueryNodeImpl::Stop() {
+  std::map<int64_t, std::shared_ptr<LoadedCollection>> collections;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stopped_ = true;
+    collections.swap(collections_);
+  }
+  for (auto& [id, collection] : collections) collection->StopTailing();
+}
+
+std::shared_ptr<LoadedCollection> QueryNodeImpl::Find(int64_t collection_id) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = collections_.find(collection_id);
+  return it == collections_.end() ? nullptr : it->second;
+}
+
+Result<std::shared_ptr<LoadedCollection>> QueryNodeImpl::FindReady(int64_t collection_id) const {
+  std::shared_ptr<LoadedCollection> collection = Find(collection_id);
+  if (collection == nullptr || !collection->ready()) return Status::FailedPrecondition(NotLoaded(collection_id));
+  return collection;
+}
+
+bool QueryNodeImpl::IsLoaded(int64_t collection_id) const {
+  std::shared_ptr<LoadedCollection> collection = Find(collection_id);
+  return collection != nullptr && collection->ready();
+}
+
+size_t QueryNodeImpl::NumSealedSegments(int64_t collection_id) const {
+  std::shared_ptr<LoadedCollection> collection = Find(collection_id);
+  return collection == nullptr ? 0 : collection->num_sealed();
+}
+
+size_t QueryNodeImpl::NumGrowingRows(int64_t collection_id) const {
+  std::shared_ptr<LoadedCollection> collection = Find(collection_id);
+  return collection == nullptr ? 0 : collection->num_growing_rows();
+}
+
+std::vector<SealedSegmentStatus> QueryNodeImpl::SealedSegments(int64_t collection_id) const {
+  std::vector<SealedSegmentStatus> out;
+  std::shared_ptr<LoadedCollection> collection = Find(collection_id);
+  if (collection == nullptr) return out;
+  collection->Read([&](const CollectionSnapshot& snapshot) {
+    for (const Segment* segment : snapshot.segments) {
+      if (!segment->sealed()) continue;
+      SealedSegmentStatus status;
+      status.id = segment->id();
+      status.channel = segment->channel();
+      status.num_rows = segment->num_rows();
+      status.num_deleted = segment->num_deleted();
+      for (const auto& [field_id, index] : segment->vector_indexes()) {
+        status.indexes[field_id] = {std::string(index::IndexTypeName(index.index->type())), index.index_id};
+      }
+      out.push_back(std::move(status));
+    }
+    return 0;
+  });
+  return out;
+}
+
+Status QueryNodeImpl::LoadSegments(const std::shared_ptr<LoadedCollection>& collection,
+                                   const std::vector<coord::SegmentInfo>& segments) {
+  const coord::CollectionInfo info = collection->info();
+  std::vector<std::optional<Result<LoadedSegment>>> loaded(segments.size());
+  load_pool_.ParallelFor(segments.size(), [&](size_t i) {
+    if (segments[i].dropped) return;
+    loaded[i].emplace(LoadSealedSegment(info, segments[i], *store_));
+  });
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (!loaded[i]) continue;
+    if (!loaded[i]->ok()) return loaded[i]->status();
+  }
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (!loaded[i]) continue;
+    TESSERA_RETURN_IF_ERROR(collection->AddSealed(std::move(*loaded[i]).value()));
+  }
+  return Status::OK();
+}
+
+Status QueryNodeImpl::LoadCollection(const coord::CollectionInfo& info, const std::vector<coord::SegmentInfo>& segments,
+                                     const std::map<std::string, uint64_t>& checkpoints) {
+  if (info.schema.PrimaryKey() == nullptr) {
+    return Status::InvalidArgument("collection " + std::to_string(info.id) + " has no primary key");
+  }
+  for (const auto& segment : segments) {
+    if (segment.collection_id != info.id) {
+      return Status::InvalidArgument("segment " + std::to_string(segment.id) + " belongs to collection " +
+                                     std::to_string(segment.collection_id) + ", not " + std::to_string(info.id));
+    }
+  }
+  std::shared_ptr<LoadedCollection> collection;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopped_) return Status::Unavailable("query node is stopped");
+    auto it = collections_.find(info.id);
+    if (it != collections_.end()) {
+      collection = it->second;
+    } else {
+      collection = std::make_shared<LoadedCollection>(info);
+      collections_[info.id] = collection;
+    }
+  }
+  if (collection->ready()) {
+    collection->UpdateInfo(info);
+    return Status::OK();
+  }
+  // Several LoadCollection calls for one collection: the first one loads.
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (loading_.count(info.id) != 0) {
+      collection->UpdateInfo(info);
+      return Status::Unavailable("collection " + std::to_string(info.id) + " is being loaded; retry later");
+    }
+    loading_.insert(info.id);
+  }
+
+  auto fail = [&](const Status& s) {
+    collection->StopTailing();
+    std::lock_guard<std::mutex> l(mu_);
+    loading_.erase(info.id);
+    auto it = collections_.find(info.id);
+    if (it != collections_.end() && it->second == collection) collections_.erase(it);
+    TESSERA_LOG_ERROR("loading collection {} failed: {}", info.id, s.ToString());
+    return s;
+  };
+
+  // The tails must reach what the channels hold now.
+  WaitOffsets targets;
+  for (const std::string& channel : info.Channels()) {
+    auto last = log_->LastOffset(channel);
+    if (!last.ok()) return fail(last.status().WithContext("loading collection " + std::to_string(info.id)));
+    targets[channel] = last->has_value() ? **last + 1 : 0;
+  }
+  Status s = LoadSegments(collection, segments);
+  if (!s.ok()) return fail(s.WithContext("loading collection " + std::to_string(info.id)));
+  s = collection->StartTailing(*log_, checkpoints);
+  if (!s.ok()) return fail(s.WithContext("loading collection " + std::to_string(info.id)));
+  s = collection->WaitFor(targets, std::chrono::steady_clock::now() + std::chrono::hours(24 * 365));
+  if (!s.ok()) return fail(s.WithContext("loading collection " + std::to_string(info.id)));
+
+  std::lock_guard<std::mutex> l(mu_);
+  loading_.erase(info.id);
+  auto it = collections_.find(info.id);
+  if (it == collections_.end() || it->second != collection) {
+    collection->StopTailing();
+    return Status::Aborted("collection " + std::to_string(info.id) + " was released while it was loading");
+  }
+  collection->set_ready();
+  TESSERA_LOG_INFO("collection {} loaded: {} sealed segments, {} growing rows", info.id, collection->num_sealed(),
+                   collection->num_growing_rows());
+  return Status::OK();
+}
+
+Status QueryNodeImpl::ReleaseCollection(int64_t collection_id) {
+  std::shared_ptr<LoadedCollection> collection;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = collections_.find(collection_id);
+    if (it == collections_.end()) return Status::OK();
+    collection = std::move(it->second);
+    collections_.erase(it);
+  }
+  // In-flight searches keep their reference; the memory goes when the last one ends.
+  collection->StopTailing();
+  return Status::OK();
+}
+
+Status QueryNodeImpl::AddSegment(const coord::SegmentInfo& segment) {
+  std::shared_ptr<LoadedCollection> collection = Find(segment.collection_id);
+  if (collection == nullptr) return Status::OK();
+  if (segment.dropped) {
+    collection->DropSegment(segment.id);
+    return Status::OK();
+  }
+  if (collection->WasReplaced(segment.id)) return Status::OK();
+  const coord::CollectionInfo info = collection->info();
+  if (collection->HasSegment(segment.id)) {
+    auto indexes = LoadNewIndexes(info, segment, collection->ServedIndexesOfSegment(segment.id), *store_);
+    if (!indexes.ok()) return indexes.status();
+    if (indexes->empty()) return Status::OK();
+    return collection->AttachIndexes(segment.id, std::move(indexes).value());
+  }
+  auto loaded = LoadSealedSegment(info, segment, *store_);
+  if (!loaded.ok()) return loaded.status();
+  return collection->AddSealed(std::move(loaded).value());
+}
+
+Result<SearchResponse> QueryNodeImpl::Search(const SearchRequest& request) {
+  auto& m = QueryNodeMetrics::Get();
+  InFlight in_flight(in_flight_, m.searches, m.search_errors, m.search_latency);
+  return in_flight.Done([&]() -> Result<SearchResponse> {
+    const auto deadline = std::chrono::steady_clock::now() + request.timeout;
+    TESSERA_ASSIGN_OR_RETURN(std::shared_ptr<LoadedCollection> collection, FindReady(request.collection_id));
+    TESSERA_ASSIGN_OR_RETURN(PreparedFilter filter, PrepareFilter(request.filter, collection->schema()));
+    TESSERA_RETURN_IF_ERROR(collection->WaitFor(request.wait, deadline));
+    TESSERA_RETURN_IF_ERROR(collection->Health());
+    return collection->Read([&](const CollectionSnapshot& snapshot) {
+      return ExecuteSearch(snapshot, request, filter, search_pool_);
+    });
+  }());
+}
+
+Result<QueryResponse> QueryNodeImpl::Query(const QueryRequest& request) {
+  auto& m = QueryNodeMetrics::Get();
+  InFlight in_flight(in_flight_, m.queries, m.query_errors, m.query_latency);
+  return in_flight.Done([&]() -> Result<QueryResponse> {
+    const auto deadline = std::chrono::steady_clock::now() + request.timeout;
+    TESSERA_ASSIGN_OR_RETURN(std::shared_ptr<LoadedCollection> collection, FindReady(request.collection_id));
+    TESSERA_ASSIGN_OR_RETURN(PreparedFilter filter, PrepareFilter(request.filter, collection->schema()));
+    TESSERA_RETURN_IF_ERROR(collection->WaitFor(request.wait, deadline));
+    TESSERA_RETURN_IF_ERROR(collection->Health());
+    return collection->Read([&](const CollectionSnapshot& snapshot) {
+      return ExecuteQuery(snapshot, request, filter, search_pool_);
+    });
+  }());
+}
+
+}  // namespace tessera::querynode
