@@ -299,6 +299,98 @@ ApiResult<SearchSpec> DecodeSearch(const json& body, const core::CollectionSchem
   return spec;
 }
 
+ApiResult<HybridSearchSpec> DecodeHybridSearch(const json& body, const core::CollectionSchema& schema) {
+  constexpr std::string_view kHybridReq = "HybridSearchReq";
+  FieldReader r(body, std::string(kHybridReq));
+  HybridSearchSpec spec;
+  const json* routes = nullptr;
+  TESSERA_API_RETURN_IF_ERROR(r.RequiredArray("search", &routes));
+  TESSERA_API_ASSIGN_OR_RETURN(spec.read, DecodeReadOptions(r));
+  std::vector<std::string> output;
+  TESSERA_API_RETURN_IF_ERROR(r.StringArray("outputFields", &output));
+  TESSERA_API_ASSIGN_OR_RETURN(spec.output_fields, CheckOutputFields(output, schema, /*expand_star=*/true));
+  TESSERA_API_RETURN_IF_ERROR(DecodeWindow(r, &spec.limit, &spec.offset));
+  std::string grouping;
+  TESSERA_API_RETURN_IF_ERROR(r.String("groupingField", &grouping));
+  if (!grouping.empty()) return InvalidParameterError("groupingField is not supported by this server");
+  if (routes->empty() || routes->size() > 1024) {
+    return InvalidParameterError("search must hold 1 to 1024 sub-searches, got " + std::to_string(routes->size()));
+  }
+  for (size_t i = 0; i < routes->size(); ++i) {
+    const json& route = (*routes)[i];
+    const std::string where = "search[" + std::to_string(i) + "]";
+    if (!route.is_object()) {
+      return BadJsonError("field " + where + " must be an object, got " + std::string(JsonTypeName(route)));
+    }
+    // A sub-search is a search whose `params` are its searchParams; what applies to the
+    // whole request (outputs, partitions, consistency) comes from the top level.
+    json sub = json::object();
+    for (auto it = route.begin(); it != route.end(); ++it) {
+      if (it.key() == "params") {
+        sub["searchParams"] = it.value();
+      } else if (it.key() != "searchParams" && it.key() != "outputFields" && it.key() != "partitionNames" &&
+                 it.key() != "consistencyLevel" && it.key() != "groupingField" && it.key() != "metricType") {
+        sub[it.key()] = it.value();
+      }
+    }
+    int64_t limit = 0;
+    TESSERA_API_RETURN_IF_ERROR(FieldReader(route, std::string(kHybridReq), where + ".").Int("limit", &limit));
+    if (limit < 1) return InvalidParameterError(where + ".limit must be at least 1, got " + std::to_string(limit));
+    auto decoded = DecodeSearch(sub, schema);
+    if (!decoded.ok()) {
+      return ApiStatus(decoded.status().code(), where + ": " + decoded.status().message());
+    }
+    if (!spec.routes.empty() && decoded->num_queries != spec.routes.front().num_queries) {
+      return InvalidParameterError(where + " has " + std::to_string(decoded->num_queries) +
+                                   " query vectors but search[0] has " +
+                                   std::to_string(spec.routes.front().num_queries));
+    }
+    decoded->output_fields = spec.output_fields;
+    decoded->read = spec.read;
+    spec.routes.push_back(std::move(decoded).value());
+  }
+
+  const json* rerank = nullptr;
+  TESSERA_API_RETURN_IF_ERROR(r.Object("rerank", &rerank));
+  if (rerank == nullptr) return InvalidParameterError("rerank is required: {\"strategy\": \"rrf\" | \"weighted\"}");
+  FieldReader rr(*rerank, "Rerank", "rerank.");
+  std::string strategy;
+  TESSERA_API_RETURN_IF_ERROR(rr.String("strategy", &strategy));
+  for (char& c : strategy) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const json* params = nullptr;
+  TESSERA_API_RETURN_IF_ERROR(rr.Object("params", &params));
+  static const json kEmpty = json::object();
+  FieldReader p(params != nullptr ? *params : kEmpty, "RerankParams", "rerank.params.");
+  if (strategy == "rrf") {
+    spec.rerank.strategy = RerankSpec::Strategy::kRrf;
+    if (const json* k = p.Find("k")) {
+      if (!k->is_number()) return p.WrongType("k", "a number", *k);
+      spec.rerank.k = k->get<double>();
+      if (!(spec.rerank.k > 0 && spec.rerank.k < 16384)) {
+        return InvalidParameterError("rerank.params.k must be in (0, 16384), got " + ParamText(*k));
+      }
+    }
+  } else if (strategy == "weighted") {
+    spec.rerank.strategy = RerankSpec::Strategy::kWeighted;
+    const json* weights = nullptr;
+    TESSERA_API_RETURN_IF_ERROR(p.Array("weights", &weights));
+    if (weights == nullptr || weights->size() != spec.routes.size()) {
+      return InvalidParameterError("rerank.params.weights must hold one weight per sub-search (" +
+                                   std::to_string(spec.routes.size()) + ")");
+    }
+    for (const json& w : *weights) {
+      if (!w.is_number() || w.get<double>() < 0 || w.get<double>() > 1) {
+        return InvalidParameterError("rerank.params.weights must be numbers in [0, 1], got " + ParamText(w));
+      }
+      spec.rerank.weights.push_back(w.get<double>());
+    }
+    TESSERA_API_RETURN_IF_ERROR(p.Bool("norm_score", &spec.rerank.norm_score));
+  } else {
+    return InvalidParameterError("rerank.strategy must be rrf or weighted, got '" + strategy + "'");
+  }
+  return spec;
+}
+
 ApiResult<DeleteSpec> DecodeDelete(const json& body, const core::CollectionSchema& schema) {
   FieldReader r(body, std::string(kDeleteReq));
   DeleteSpec spec;

@@ -75,6 +75,31 @@ ApiResult<SearchSpec> DecodeSearch(const nlohmann::json& body, const core::Colle
 /// entities/delete: `filter` required (1802), parsed against the schema (1100).
 ApiResult<DeleteSpec> DecodeDelete(const nlohmann::json& body, const core::CollectionSchema& schema);
 
+/// How hybrid_search fuses its sub-searches (spec §7.2.7).
+struct RerankSpec {
+  enum class Strategy { kRrf, kWeighted };
+  Strategy strategy = Strategy::kRrf;
+  double k = 60;                // rrf: score = sum over routes of 1 / (k + rank), rank from 1
+  std::vector<double> weights;  // weighted: one per sub-search, each in [0, 1]
+  bool norm_score = false;      // weighted: map each distance to [0, 1] first
+};
+
+struct HybridSearchSpec {
+  ReadOptions read;
+  std::vector<SearchSpec> routes;          // one per search[] entry; all with the same nq
+  std::vector<std::string> output_fields;  // for the fused rows ("*" expanded)
+  RerankSpec rerank;
+  size_t limit = kDefaultLimit;
+  size_t offset = 0;
+};
+
+/// entities/hybrid_search (and advanced_search). search[] entries are decoded as searches
+/// (`params` is their searchParams; their `limit` must be >= 1); partitionNames and the
+/// consistency level apply to all of them. rerank: {"strategy": "rrf" | "weighted",
+/// "params": {...}} (case-insensitive); a missing strategy, k outside (0, 16384), weights
+/// not one per sub-search in [0, 1], or sub-searches with different nq are 1100.
+ApiResult<HybridSearchSpec> DecodeHybridSearch(const nlohmann::json& body, const core::CollectionSchema& schema);
+
 /// Merges searchParams as Milvus does (spec §7.2.6): the keys of searchParams.params plus
 /// every other key of searchParams ("ignoreGrowing" -> "ignore_growing"; "metricType" is
 /// ignored, the index decides the metric); the same key in both places with different

@@ -534,3 +534,48 @@ TEST(Consistency, BoundedMemoryStaysSmall) {
 
 }  // namespace
 }  // namespace tessera::proxy
+
+namespace tessera::proxy {
+namespace {
+
+TEST(DecodeHybridSearch, RoutesAndRerank) {
+  const core::CollectionSchema s = Schema();
+  auto h = DecodeHybridSearch(json::parse(R"({"search":[
+      {"data":[[1,2,3]],"limit":5,"filter":"i64 > 1","params":{"ef":32}},
+      {"data":[[3,2,1]],"limit":2,"annsField":"vec","outputFields":["ignored"]}],
+      "rerank":{"strategy":"Weighted","params":{"weights":[0.3,0.7],"norm_score":true}},
+      "limit":4,"outputFields":["s"],"partitionNames":["p"],"consistencyLevel":"Strong"})"),
+                              s);
+  ASSERT_TRUE(h.ok()) << h.status().message();
+  ASSERT_EQ(h->routes.size(), 2u);
+  EXPECT_EQ(h->routes[0].limit, 5u);
+  EXPECT_EQ(h->routes[0].filter, "i64 > 1");
+  EXPECT_EQ(h->routes[0].params, json::parse(R"({"ef":32})"));
+  EXPECT_EQ(h->routes[1].output_fields, std::vector<std::string>{"s"}) << "top-level outputs";
+  EXPECT_EQ(h->rerank.strategy, RerankSpec::Strategy::kWeighted);
+  EXPECT_EQ(h->rerank.weights, (std::vector<double>{0.3, 0.7}));
+  EXPECT_TRUE(h->rerank.norm_score);
+  EXPECT_EQ(h->limit, 4u);
+  EXPECT_EQ(h->read.consistency, coord::ConsistencyLevel::kStrong);
+
+  auto err = [&](const char* body) { return DecodeHybridSearch(json::parse(body), s).status(); };
+  EXPECT_EQ(err(R"({"rerank":{"strategy":"rrf"}})").code(), 1802);
+  EXPECT_EQ(err(R"({"search":[],"rerank":{"strategy":"rrf"}})").code(), 1100);
+  EXPECT_EQ(err(R"({"search":[{"data":[[1,2,3]]}],"rerank":{"strategy":"rrf"}})").code(), 1100) << "limit 0";
+  EXPECT_EQ(err(R"({"search":[{"data":[[1,2,3]],"limit":1}]})").code(), 1100) << "no rerank";
+  EXPECT_EQ(err(R"({"search":[{"data":[[1,2,3]],"limit":1}],"rerank":{"strategy":"max"}})").code(), 1100);
+  EXPECT_EQ(err(R"({"search":[{"data":[[1,2,3]],"limit":1}],"rerank":{"strategy":"rrf","params":{"k":0}}})").code(),
+            1100);
+  EXPECT_EQ(err(R"({"search":[{"data":[[1,2,3]],"limit":1}],"rerank":{"strategy":"weighted","params":{"weights":[2]}}})")
+                .code(),
+            1100);
+  EXPECT_EQ(err(R"({"search":[{"data":[[1,2,3]],"limit":1},{"data":[[1,2,3],[1,2,3]],"limit":1}],
+                   "rerank":{"strategy":"rrf"}})").code(),
+            1100) << "different nq";
+  ApiStatus bad_vector = err(R"({"search":[{"data":[[1,2]],"limit":1}],"rerank":{"strategy":"rrf"}})");
+  EXPECT_EQ(bad_vector.code(), 1100);
+  EXPECT_THAT(bad_vector.message(), HasSubstr("search[0]"));
+}
+
+}  // namespace
+}  // namespace tessera::proxy

@@ -8,6 +8,7 @@
 #include "proxy/decode_entities.h"
 #include "proxy/insert_batch.h"
 #include "proxy/proxy_impl.h"
+#include "proxy/rerank.h"
 #include "proxy/sharding.h"
 
 namespace tessera::proxy::internal {
@@ -194,6 +195,51 @@ ApiResult<Reply> RunQuery(querynode::QueryNode* node, const coord::CollectionInf
   return reply;
 }
 
+
+// The query node request of one decoded search.
+querynode::SearchRequest ToSearchRequest(const coord::CollectionInfo& info, SearchSpec& spec,
+                                         std::vector<int64_t> partitions, querynode::WaitOffsets wait,
+                                         const Call& call) {
+  querynode::SearchRequest search;
+  search.collection_id = info.id;
+  search.field_id = spec.field_id;
+  search.vectors = std::move(spec.vectors);
+  search.num_queries = spec.num_queries;
+  search.limit = spec.limit;
+  search.offset = spec.offset;
+  search.filter = spec.filter;
+  search.partition_ids = std::move(partitions);
+  search.params = spec.params;
+  search.output_fields = spec.output_fields;
+  search.wait = std::move(wait);
+  search.timeout = call.timeout;
+  return search;
+}
+
+// Search-shaped response: flat rows in query order (key under its field name, "distance",
+// output fields), topks when anything was found.
+Reply SearchReply(std::vector<std::vector<querynode::Hit>> hits, const core::CollectionSchema& schema,
+                  const core::FieldSchema& pk, bool int64_as_number) {
+  Reply reply;
+  reply.with_cost = true;
+  reply.data = json::array();
+  json topks = json::array();
+  size_t total = 0;
+  for (std::vector<querynode::Hit>& query_hits : hits) {
+    topks.push_back(query_hits.size());
+    total += query_hits.size();
+    for (querynode::Hit& hit : query_hits) {
+      json row = hit.row.is_object() ? std::move(hit.row) : json::object();
+      row = EncodeRow(std::move(row), schema, int64_as_number);
+      row[pk.name] = EncodePk(hit.pk, int64_as_number);
+      row["distance"] = hit.distance;
+      reply.data.push_back(std::move(row));
+    }
+  }
+  if (total > 0) reply.topks = std::move(topks);
+  return reply;
+}
+
 }  // namespace
 
 ApiResult<Reply> ProxyImpl::Query(Call& call) {
@@ -223,40 +269,36 @@ ApiResult<Reply> ProxyImpl::Search(Call& call) {
   const core::FieldSchema* pk = info.schema.PrimaryKey();
   if (pk == nullptr) return ApiStatus(code::kUnexpected, "collection " + name + " has no primary key");
 
-  querynode::SearchRequest search;
-  search.collection_id = info.id;
-  search.field_id = spec.field_id;
-  search.vectors = std::move(spec.vectors);
-  search.num_queries = spec.num_queries;
-  search.limit = spec.limit;
-  search.offset = spec.offset;
-  search.filter = spec.filter;
-  search.partition_ids = std::move(partitions);
-  search.params = spec.params;
-  search.output_fields = spec.output_fields;
-  search.wait = std::move(wait);
-  search.timeout = call.timeout;
-  auto result = query_node_->Search(search);
+  auto result = query_node_->Search(ToSearchRequest(info, spec, std::move(partitions), std::move(wait), call));
   if (!result.ok()) return ToApiStatus(result.status(), ErrorContext::kRead);
 
-  Reply reply;
-  reply.with_cost = true;
-  reply.data = json::array();
-  json topks = json::array();
-  size_t total = 0;
-  for (std::vector<querynode::Hit>& hits : result->hits) {
-    topks.push_back(hits.size());
-    total += hits.size();
-    for (querynode::Hit& hit : hits) {
-      json row = hit.row.is_object() ? std::move(hit.row) : json::object();
-      row = EncodeRow(std::move(row), info.schema, call.int64_as_number);
-      row[pk->name] = EncodePk(hit.pk, call.int64_as_number);
-      row["distance"] = hit.distance;
-      reply.data.push_back(std::move(row));
+  return SearchReply(std::move(result).value().hits, info.schema, *pk, call.int64_as_number);
+}
+
+ApiResult<Reply> ProxyImpl::HybridSearch(Call& call) {
+  TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, "HybridSearchReq"));
+  TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
+  TESSERA_API_ASSIGN_OR_RETURN(HybridSearchSpec spec, DecodeHybridSearch(call.body, info.schema));
+  TESSERA_API_ASSIGN_OR_RETURN(std::vector<int64_t> partitions, PartitionIds(info, spec.read.partition_names));
+  TESSERA_API_ASSIGN_OR_RETURN(querynode::WaitOffsets wait, WaitFor(info, spec.read.consistency));
+  const core::FieldSchema* pk = info.schema.PrimaryKey();
+  if (pk == nullptr) return ApiStatus(code::kUnexpected, "collection " + name + " has no primary key");
+
+  // Every sub-search runs at the same wait offsets; their hits are fused here.
+  std::vector<querynode::SearchResponse> responses;
+  std::vector<std::string> metrics;
+  for (SearchSpec& route : spec.routes) {
+    auto result = query_node_->Search(ToSearchRequest(info, route, partitions, wait, call));
+    if (!result.ok()) return ToApiStatus(result.status(), ErrorContext::kRead);
+    responses.push_back(std::move(result).value());
+    std::string metric = "COSINE";
+    for (const coord::IndexInfo& index : info.indexes) {
+      if (index.field_id == route.field_id && !index.metric_type.empty()) metric = index.metric_type;
     }
+    metrics.push_back(std::move(metric));
   }
-  if (total > 0) reply.topks = std::move(topks);
-  return reply;
+  return SearchReply(FuseHits(responses, metrics, spec.rerank, spec.limit, spec.offset), info.schema, *pk,
+                     call.int64_as_number);
 }
 
 }  // namespace tessera::proxy::internal

@@ -53,6 +53,8 @@ const std::map<std::string_view, ProxyImpl::Handler>& Routes() {
       {"entities/query", &ProxyImpl::Query},
       {"entities/get", &ProxyImpl::Get},
       {"entities/search", &ProxyImpl::Search},
+      {"entities/hybrid_search", &ProxyImpl::HybridSearch},
+      {"entities/advanced_search", &ProxyImpl::HybridSearch},
       {"indexes/create", &ProxyImpl::CreateIndex},
       {"indexes/describe", &ProxyImpl::DescribeIndex},
       {"indexes/list", &ProxyImpl::ListIndexes},
@@ -87,8 +89,7 @@ constexpr std::array<std::string_view, 10> kUnimplementedPrefixes = {
     "segments/",        "quotacenter/",     "collections/fields/", "indexes/alter_properties",
     "indexes/drop_properties",
 };
-constexpr std::array<std::string_view, 2> kUnimplementedRoutes = {"entities/hybrid_search",
-                                                                  "entities/advanced_search"};
+constexpr std::array<std::string_view, 1> kUnimplementedRoutes = {"entities/search_iterator"};
 
 bool IsUnimplemented(std::string_view route) {
   for (std::string_view r : kUnimplementedRoutes) {

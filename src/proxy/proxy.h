@@ -43,7 +43,7 @@ struct ProxyOptions {
 /// response: HTTP 200 with the {"code":...} envelope for every handled outcome, 404 for an
 /// unknown route or a method other than POST, 408 (code 10001) when a read timed out, 500
 /// ({"code":500}) if a handler failed unexpectedly. Routes of Milvus that Tessera does not
-/// implement (users, roles, import jobs, hybrid search, ...) answer code 10.
+/// implement (users, roles, import jobs, ...) answer code 10.
 ///
 /// Thread-safe: Handle may run on many threads at once. The roles and the log are borrowed
 /// and must outlive the proxy.

@@ -75,6 +75,7 @@ class ProxyImpl {
   ApiResult<Reply> Query(Call& call);
   ApiResult<Reply> Get(Call& call);
   ApiResult<Reply> Search(Call& call);
+  ApiResult<Reply> HybridSearch(Call& call);
 
   // ---- indexes, partitions, aliases, databases (handlers_catalog.cc) --------------------
   ApiResult<Reply> CreateIndex(Call& call);

@@ -94,7 +94,7 @@ TEST_F(ProxyTest, EnvelopeErrorsAndRoutes) {
   json unimplemented = json::parse(h_.Raw("users/list", "{}").body);
   EXPECT_EQ(unimplemented["code"], 10);
   EXPECT_THAT(unimplemented["message"].get<std::string>(), HasSubstr("/v2/vectordb/users/list"));
-  EXPECT_EQ(json::parse(h_.Raw("entities/hybrid_search", "{}").body)["code"], 10);
+  EXPECT_EQ(json::parse(h_.Raw("jobs/import/create", "{}").body)["code"], 10);
 
   // Missing collectionName: 1802 in the validator's words.
   json missing = h_.Call("collections/describe", json::object());
@@ -624,6 +624,36 @@ TEST_F(ProxyTest, BodyLimitsAndGarbageNeverCrash) {
       }
     }
   }
+}
+
+
+TEST_F(ProxyTest, HybridSearchFusesRoutes) {
+  h_.Ok("collections/create", json::parse(R"({"collectionName":"h","schema":{"fields":[
+      {"fieldName":"pk","dataType":"Int64","isPrimary":true},
+      {"fieldName":"tag","dataType":"VarChar","elementTypeParams":{"max_length":8}},
+      {"fieldName":"a","dataType":"FloatVector","elementTypeParams":{"dim":2}},
+      {"fieldName":"b","dataType":"FloatVector","elementTypeParams":{"dim":2}}]},
+      "indexParams":[{"fieldName":"a","metricType":"L2"},{"fieldName":"b","metricType":"L2"}]})"));
+  h_.Ok("entities/insert", {{"collectionName", "h"}, {"data", json::parse(R"([
+      {"pk":1,"tag":"x","a":[0,0],"b":[9,9]},
+      {"pk":2,"tag":"y","a":[1,0],"b":[1,0]},
+      {"pk":3,"tag":"z","a":[9,9],"b":[0,0]}])")}});
+  json out = h_.Ok("entities/hybrid_search", json::parse(R"({"collectionName":"h","consistencyLevel":"Strong",
+      "search":[{"data":[[0,0]],"annsField":"a","limit":2},{"data":[[0,0]],"annsField":"b","limit":2}],
+      "rerank":{"strategy":"rrf","params":{"k":10}},"limit":3,"outputFields":["tag"]})"));
+  EXPECT_EQ(out["cost"], 0);
+  EXPECT_EQ(out["topks"], json::parse("[3]"));
+  ASSERT_EQ(out["data"].size(), 3u) << out.dump();
+  // 2 is second in both routes (1/12 + 1/12) and beats 1 and 3 (first in one route, 1/11).
+  EXPECT_EQ(out["data"][0]["pk"], 2);
+  EXPECT_EQ(out["data"][0]["tag"], "y");
+  EXPECT_NEAR(out["data"][0]["distance"].get<double>(), 2.0 / 12, 1e-6);
+  EXPECT_EQ(out["data"][1]["pk"], 1);
+  EXPECT_EQ(out["data"][2]["pk"], 3);
+  EXPECT_EQ(json::parse(h_.Raw("entities/advanced_search", out.dump()).body)["code"], 1802) << "same handler";
+  EXPECT_EQ(Code("entities/hybrid_search", json::parse(R"({"collectionName":"h",
+      "search":[{"data":[[0,0]],"limit":2}],"rerank":{"strategy":"rrf"}})")),
+            1801) << "two vector fields and no annsField";
 }
 
 }  // namespace
