@@ -5,7 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/metrics.h"
 #include "msg/wal_message.h"
@@ -654,6 +657,32 @@ TEST_F(ProxyTest, HybridSearchFusesRoutes) {
   EXPECT_EQ(Code("entities/hybrid_search", json::parse(R"({"collectionName":"h",
       "search":[{"data":[[0,0]],"limit":2}],"rerank":{"strategy":"rrf"}})")),
             1801) << "two vector fields and no annsField";
+}
+
+
+TEST_F(ProxyTest, ConcurrentWritersAreAllAcknowledged) {
+  CreateQuick("docs", {{"params", {{"shardsNum", 2}}}});
+  constexpr int kThreads = 8;
+  constexpr int kRequests = 10;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRequests; ++r) {
+        json rows = json::array();
+        for (int i = 0; i < 5; ++i) rows.push_back({{"id", (t * kRequests + r) * 5 + i}, {"vector", {1, 2}}});
+        HttpResponse response = h_.Raw("entities/insert", json{{"collectionName", "docs"}, {"data", rows}}.dump());
+        if (json::parse(response.body)["code"] != 0) ++failures;
+        HttpResponse read = h_.Raw("entities/query", R"j({"collectionName":"docs","outputFields":["count(*)"],"consistencyLevel":"Session"})j");
+        if (json::parse(read.body)["code"] != 0) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  json count = h_.Ok("entities/query", {{"collectionName", "docs"}, {"outputFields", {"count(*)"}},
+                                        {"consistencyLevel", "Strong"}});
+  EXPECT_EQ(count["data"][0]["count(*)"], kThreads * kRequests * 5);
 }
 
 }  // namespace

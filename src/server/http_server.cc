@@ -1,7 +1,9 @@
 #include "server/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -72,6 +74,13 @@ void HttpServer::Install() {
   s.set_keep_alive_max_count(1000);
   s.set_keep_alive_timeout(options_.keep_alive_timeout_s);
   s.set_tcp_nodelay(true);
+  // Remember the listening socket: the packaged library listens with a backlog of 5
+  // (CPPHTTPLIB_LISTEN_BACKLOG is fixed when it is compiled), which drops SYNs when a few
+  // clients connect at once; Start() raises it.
+  s.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd_ = sock;
+  });
 
   s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     request_start = std::chrono::steady_clock::now();
@@ -151,6 +160,9 @@ Status HttpServer::Start() {
     server_.reset();
     return Status::Unavailable("cannot bind HTTP server to " + options_.address + ":" +
                                std::to_string(options_.port));
+  }
+  if (listen_fd_ >= 0 && ::listen(listen_fd_, SOMAXCONN) != 0) {
+    TESSERA_LOG_WARN("http server: raising the listen backlog failed: errno {}", errno);
   }
   port_ = port;
   started_ = true;

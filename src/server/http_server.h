@@ -71,6 +71,7 @@ class HttpServer {
   std::thread thread_;
   std::atomic<bool> ready_{false};
   int port_ = 0;
+  int listen_fd_ = -1;
   bool started_ = false;
 };
 

@@ -5,7 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -132,6 +135,33 @@ TEST_F(HttpServerTest, MetricsEndpoint) {
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4");
   EXPECT_THAT(res->body, HasSubstr("tessera_http_requests_total"));
+}
+
+TEST_F(HttpServerTest, KeepAliveAndConcurrentClients) {
+  {
+    httplib::Client keep("127.0.0.1", server_->port());
+    keep.set_keep_alive(true);
+    keep.set_tcp_nodelay(true);
+    for (int i = 0; i < 20; ++i) {
+      auto res = keep.Post("/v2/vectordb/collections/list", "{}", "application/json");
+      ASSERT_TRUE(res) << i;
+      EXPECT_EQ(res->status, 200);
+    }
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      httplib::Client c("127.0.0.1", server_->port());
+      c.set_tcp_nodelay(true);
+      for (int i = 0; i < 10; ++i) {
+        auto res = c.Post("/v2/vectordb/collections/has", R"({"collectionName":"x"})", "application/json");
+        if (res && res->status == 200 && json::parse(res->body)["data"]["has"] == false) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 80);
 }
 
 TEST(HttpServerLifecycle, StopIsIdempotentAndStartTwiceFails) {
