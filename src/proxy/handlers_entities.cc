@@ -1,5 +1,6 @@
 // entities/* handlers (spec §7.2): writes go to the WAL, reads to the query node.
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -50,6 +51,13 @@ ApiResult<Reply> ProxyImpl::WriteRows(Call& call, bool upsert) {
   TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
   const core::FieldSchema* pk = info.schema.PrimaryKey();
   if (pk == nullptr) return ApiStatus(code::kUnexpected, "collection " + name + " has no primary key");
+  // The WAL carries declared columns only; an undeclared dynamic field would lose its keys.
+  if (info.schema.enable_dynamic_field &&
+      std::none_of(info.schema.fields.begin(), info.schema.fields.end(),
+                   [](const core::FieldSchema& f) { return f.is_dynamic; })) {
+    return ApiStatus(code::kUnexpected, "the catalog schema of collection " + name +
+                                            " enables the dynamic field without declaring $meta");
+  }
   std::optional<int64_t> partition_id;
   if (!partition_name.empty()) {
     for (const core::FieldSchema& f : info.schema.fields) {
