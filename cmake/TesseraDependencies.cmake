@@ -15,6 +15,8 @@ find_package(PkgConfig REQUIRED)
 # package names a libnats_static.a that the package does not ship.
 pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)
 add_library(cnats::nats ALIAS PkgConfig::NATS)
+# libcpp-httplib-dev: the HTTP server (and test client) for the REST API (src/server).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 # S3ObjectStore: HTTP(S) + SigV4 (libcurl), payload hashes (OpenSSL), XML (expat).
 find_package(CURL REQUIRED)
 find_package(OpenSSL REQUIRED)

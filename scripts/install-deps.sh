@@ -13,7 +13,7 @@ packages=(
   libisal-dev libzstd-dev libxxhash-dev
   libsqlite3-dev
   libnats-dev nats-server
-  libcurl4-openssl-dev libssl-dev libexpat1-dev
+  libcurl4-openssl-dev libssl-dev libexpat1-dev libcpp-httplib-dev
   python3-swift curl memcached
   etcd-server libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
 )

@@ -1,0 +1,312 @@
+// entities/* handlers (spec §7.2): writes go to the WAL, reads to the query node.
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "msg/wal_message.h"
+#include "proxy/decode_entities.h"
+#include "proxy/insert_batch.h"
+#include "proxy/proxy_impl.h"
+#include "proxy/rerank.h"
+#include "proxy/sharding.h"
+
+namespace tessera::proxy::internal {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kInsertReq = "CollectionDataReq";
+// Page size when a delete collects the keys matching its filter.
+constexpr size_t kDeletePage = 16384;
+
+std::optional<segment::PrimaryKey> PkOfRow(const json& row, const std::string& pk_name) {
+  auto it = row.find(pk_name);
+  if (it == row.end()) return std::nullopt;
+  if (it->is_number_integer()) return segment::PrimaryKey(it->get<int64_t>());
+  if (it->is_string()) return segment::PrimaryKey(it->get<std::string>());
+  return std::nullopt;
+}
+
+}  // namespace
+
+ApiResult<Reply> ProxyImpl::Insert(Call& call) { return WriteRows(call, /*upsert=*/false); }
+ApiResult<Reply> ProxyImpl::Upsert(Call& call) { return WriteRows(call, /*upsert=*/true); }
+
+ApiResult<Reply> ProxyImpl::WriteRows(Call& call, bool upsert) {
+  TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, kInsertReq));
+  FieldReader r = call.Reader(kInsertReq);
+  const json* data = nullptr;
+  TESSERA_API_RETURN_IF_ERROR(r.RequiredArray("data", &data));
+  std::string partition_name;
+  TESSERA_API_RETURN_IF_ERROR(r.String("partitionName", &partition_name));
+  if (!partition_name.empty()) TESSERA_API_RETURN_IF_ERROR(ValidateName("partition", partition_name));
+  bool partial = false;
+  TESSERA_API_RETURN_IF_ERROR(r.Bool("partialUpdate", &partial));
+  if (partial) return InvalidParameterError("partialUpdate is not supported by this server");
+  if (data->empty()) return InsertDataError("missing required parameters");
+
+  TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
+  const core::FieldSchema* pk = info.schema.PrimaryKey();
+  if (pk == nullptr) return ApiStatus(code::kUnexpected, "collection " + name + " has no primary key");
+  // The WAL carries declared columns only; an undeclared dynamic field would lose its keys.
+  if (info.schema.enable_dynamic_field &&
+      std::none_of(info.schema.fields.begin(), info.schema.fields.end(),
+                   [](const core::FieldSchema& f) { return f.is_dynamic; })) {
+    return ApiStatus(code::kUnexpected, "the catalog schema of collection " + name +
+                                            " enables the dynamic field without declaring $meta");
+  }
+  std::optional<int64_t> partition_id;
+  if (!partition_name.empty()) {
+    for (const core::FieldSchema& f : info.schema.fields) {
+      if (f.is_partition_key) {
+        return InvalidParameterError("not support manually specifying the partition names if partition key mode is used");
+      }
+    }
+    TESSERA_API_ASSIGN_OR_RETURN(std::vector<int64_t> ids, PartitionIds(info, {partition_name}));
+    partition_id = ids.front();
+  }
+
+  InsertOptions options;
+  options.upsert = upsert;
+  if (pk->auto_id && !upsert) {
+    if (data->size() > UINT32_MAX) return InsertDataError("too many rows in one request");
+    auto first = coordinator_->AllocateIds(static_cast<uint32_t>(data->size()));
+    if (!first.ok()) return ToApiStatus(first.status(), ErrorContext::kGeneral);
+    options.first_auto_id = *first;
+  }
+  TESSERA_API_ASSIGN_OR_RETURN(InsertBatch batch, BuildInsertBatch(*data, info.schema, options));
+  json ids = json::array();
+  for (const segment::PrimaryKey& key : batch.pks) ids.push_back(EncodePk(key, call.int64_as_number));
+  const size_t count = batch.pks.size();
+  TESSERA_API_ASSIGN_OR_RETURN(std::vector<ShardBatch> shards, RouteRows(std::move(batch), info, partition_id));
+
+  auto ts = coordinator_->AllocateTimestamp();
+  if (!ts.ok()) return ToApiStatus(ts.status(), ErrorContext::kGeneral);
+  // One record per shard, all at one timestamp. A failure after some shards were written
+  // leaves those rows in place (each record is atomic, the request is not); the client
+  // sees the error and may retry (an upsert retry is idempotent).
+  for (ShardBatch& shard : shards) {
+    msg::WalMessage message;
+    message.type = upsert ? msg::MessageType::kUpsert : msg::MessageType::kInsert;
+    message.collection_id = info.id;
+    message.timestamp = *ts;
+    message.rows = std::move(shard.rows);
+    message.partition_ids = std::move(shard.partition_ids);
+    if (upsert) message.deleted_pks = std::move(shard.pks);
+    TESSERA_API_RETURN_IF_ERROR(AppendToWal(ShardChannel(info.id, shard.shard), message).status());
+    rows_inserted_.Inc(static_cast<double>(message.partition_ids.size()));
+  }
+  Reply reply;
+  reply.with_cost = true;
+  if (upsert) {
+    reply.data = {{"upsertCount", count}, {"upsertIds", std::move(ids)}};
+  } else {
+    reply.data = {{"insertCount", count}, {"insertIds", std::move(ids)}};
+  }
+  return reply;
+}
+
+ApiResult<Reply> ProxyImpl::Delete(Call& call) {
+  constexpr std::string_view kOwner = "CollectionFilterReq";
+  TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, kOwner));
+  // The filter is required even before the collection is looked up (binding does it first).
+  std::string filter;
+  TESSERA_API_RETURN_IF_ERROR(call.Reader(kOwner).RequiredString("filter", &filter));
+  TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
+  TESSERA_API_ASSIGN_OR_RETURN(DeleteSpec spec, DecodeDelete(call.body, info.schema));
+  const core::FieldSchema* pk = info.schema.PrimaryKey();
+  if (pk == nullptr) return ApiStatus(code::kUnexpected, "collection " + name + " has no primary key");
+
+  std::vector<segment::PrimaryKey> keys;
+  if (spec.pks.has_value()) {
+    // `pk in [...]` / `pk == v`: the keys are the filter; deleting a key that does not
+    // exist is harmless. (A partitionName does not narrow this: a delete hides its key in
+    // every partition, see README.)
+    keys = std::move(*spec.pks);
+  } else {
+    std::vector<int64_t> partitions;
+    if (!spec.partition_name.empty()) {
+      TESSERA_API_ASSIGN_OR_RETURN(partitions, PartitionIds(info, {spec.partition_name}));
+    }
+    TESSERA_API_ASSIGN_OR_RETURN(querynode::WaitOffsets wait, WaitFor(info, coord::ConsistencyLevel::kStrong));
+    for (size_t offset = 0;; offset += kDeletePage) {
+      querynode::QueryRequest query;
+      query.collection_id = info.id;
+      query.filter = spec.filter;
+      query.partition_ids = partitions;
+      query.output_fields = {pk->name};
+      query.limit = kDeletePage;
+      query.offset = offset;
+      query.wait = wait;
+      query.timeout = call.timeout;
+      auto result = query_node_->Query(query);
+      if (!result.ok()) return ToApiStatus(result.status(), ErrorContext::kRead);
+      for (const json& row : result->rows) {
+        std::optional<segment::PrimaryKey> key = PkOfRow(row, pk->name);
+        if (!key) return ApiStatus(code::kSearchResult, "query result row without primary key " + pk->name);
+        keys.push_back(std::move(*key));
+      }
+      if (result->rows.size() < kDeletePage) break;
+    }
+  }
+
+  Reply reply;
+  reply.data = {{"deleteCount", keys.size()}};
+  if (keys.empty()) return reply;
+  std::map<int32_t, std::vector<segment::PrimaryKey>> by_shard;
+  for (segment::PrimaryKey& key : keys) {
+    const int32_t shard = ShardOf(key, info.num_shards);
+    by_shard[shard].push_back(std::move(key));
+  }
+  auto ts = coordinator_->AllocateTimestamp();
+  if (!ts.ok()) return ToApiStatus(ts.status(), ErrorContext::kGeneral);
+  for (auto& [shard, shard_keys] : by_shard) {
+    msg::WalMessage message;
+    message.type = msg::MessageType::kDelete;
+    message.collection_id = info.id;
+    message.timestamp = *ts;
+    message.deleted_pks = std::move(shard_keys);
+    TESSERA_API_RETURN_IF_ERROR(AppendToWal(ShardChannel(info.id, shard), message).status());
+    rows_deleted_.Inc(static_cast<double>(message.deleted_pks.size()));
+  }
+  return reply;
+}
+
+namespace {
+
+// Runs a decoded query/get and shapes its rows.
+ApiResult<Reply> RunQuery(querynode::QueryNode* node, const coord::CollectionInfo& info, const QuerySpec& spec,
+                          std::vector<int64_t> partitions, querynode::WaitOffsets wait, const Call& call) {
+  querynode::QueryRequest query;
+  query.collection_id = info.id;
+  query.filter = spec.filter;
+  query.partition_ids = std::move(partitions);
+  query.output_fields = spec.output_fields;
+  query.limit = spec.limit;
+  query.offset = spec.offset;
+  query.count_only = spec.count_only;
+  query.wait = std::move(wait);
+  query.timeout = call.timeout;
+  auto result = node->Query(query);
+  if (!result.ok()) return ToApiStatus(result.status(), ErrorContext::kRead);
+  Reply reply;
+  reply.with_cost = true;
+  reply.data = json::array();
+  if (spec.count_only) {
+    reply.data.push_back({{"count(*)", EncodeInt64(static_cast<int64_t>(result->count), call.int64_as_number)}});
+    return reply;
+  }
+  for (json& row : result->rows) reply.data.push_back(EncodeRow(std::move(row), info.schema, call.int64_as_number));
+  return reply;
+}
+
+
+// The query node request of one decoded search.
+querynode::SearchRequest ToSearchRequest(const coord::CollectionInfo& info, SearchSpec& spec,
+                                         std::vector<int64_t> partitions, querynode::WaitOffsets wait,
+                                         const Call& call) {
+  querynode::SearchRequest search;
+  search.collection_id = info.id;
+  search.field_id = spec.field_id;
+  search.vectors = std::move(spec.vectors);
+  search.num_queries = spec.num_queries;
+  search.limit = spec.limit;
+  search.offset = spec.offset;
+  search.filter = spec.filter;
+  search.partition_ids = std::move(partitions);
+  search.params = spec.params;
+  search.output_fields = spec.output_fields;
+  search.wait = std::move(wait);
+  search.timeout = call.timeout;
+  return search;
+}
+
+// Search-shaped response: flat rows in query order (key under its field name, "distance",
+// output fields), topks when anything was found.
+Reply SearchReply(std::vector<std::vector<querynode::Hit>> hits, const core::CollectionSchema& schema,
+                  const core::FieldSchema& pk, bool int64_as_number) {
+  Reply reply;
+  reply.with_cost = true;
+  reply.data = json::array();
+  json topks = json::array();
+  size_t total = 0;
+  for (std::vector<querynode::Hit>& query_hits : hits) {
+    topks.push_back(query_hits.size());
+    total += query_hits.size();
+    for (querynode::Hit& hit : query_hits) {
+      json row = hit.row.is_object() ? std::move(hit.row) : json::object();
+      row = EncodeRow(std::move(row), schema, int64_as_number);
+      row[pk.name] = EncodePk(hit.pk, int64_as_number);
+      row["distance"] = hit.distance;
+      reply.data.push_back(std::move(row));
+    }
+  }
+  if (total > 0) reply.topks = std::move(topks);
+  return reply;
+}
+
+}  // namespace
+
+ApiResult<Reply> ProxyImpl::Query(Call& call) {
+  TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, "QueryReqV2"));
+  TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
+  TESSERA_API_ASSIGN_OR_RETURN(QuerySpec spec, DecodeQuery(call.body, info.schema));
+  TESSERA_API_ASSIGN_OR_RETURN(std::vector<int64_t> partitions, PartitionIds(info, spec.read.partition_names));
+  TESSERA_API_ASSIGN_OR_RETURN(querynode::WaitOffsets wait, WaitFor(info, spec.read.consistency));
+  return RunQuery(query_node_, info, spec, std::move(partitions), std::move(wait), call);
+}
+
+ApiResult<Reply> ProxyImpl::Get(Call& call) {
+  TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, "CollectionIDReq"));
+  TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
+  TESSERA_API_ASSIGN_OR_RETURN(QuerySpec spec, DecodeGet(call.body, info.schema));
+  TESSERA_API_ASSIGN_OR_RETURN(std::vector<int64_t> partitions, PartitionIds(info, spec.read.partition_names));
+  TESSERA_API_ASSIGN_OR_RETURN(querynode::WaitOffsets wait, WaitFor(info, spec.read.consistency));
+  return RunQuery(query_node_, info, spec, std::move(partitions), std::move(wait), call);
+}
+
+ApiResult<Reply> ProxyImpl::Search(Call& call) {
+  TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, "SearchReqV2"));
+  TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
+  TESSERA_API_ASSIGN_OR_RETURN(SearchSpec spec, DecodeSearch(call.body, info.schema));
+  TESSERA_API_ASSIGN_OR_RETURN(std::vector<int64_t> partitions, PartitionIds(info, spec.read.partition_names));
+  TESSERA_API_ASSIGN_OR_RETURN(querynode::WaitOffsets wait, WaitFor(info, spec.read.consistency));
+  const core::FieldSchema* pk = info.schema.PrimaryKey();
+  if (pk == nullptr) return ApiStatus(code::kUnexpected, "collection " + name + " has no primary key");
+
+  auto result = query_node_->Search(ToSearchRequest(info, spec, std::move(partitions), std::move(wait), call));
+  if (!result.ok()) return ToApiStatus(result.status(), ErrorContext::kRead);
+
+  return SearchReply(std::move(result).value().hits, info.schema, *pk, call.int64_as_number);
+}
+
+ApiResult<Reply> ProxyImpl::HybridSearch(Call& call) {
+  TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, "HybridSearchReq"));
+  TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
+  TESSERA_API_ASSIGN_OR_RETURN(HybridSearchSpec spec, DecodeHybridSearch(call.body, info.schema));
+  TESSERA_API_ASSIGN_OR_RETURN(std::vector<int64_t> partitions, PartitionIds(info, spec.read.partition_names));
+  TESSERA_API_ASSIGN_OR_RETURN(querynode::WaitOffsets wait, WaitFor(info, spec.read.consistency));
+  const core::FieldSchema* pk = info.schema.PrimaryKey();
+  if (pk == nullptr) return ApiStatus(code::kUnexpected, "collection " + name + " has no primary key");
+
+  // Every sub-search runs at the same wait offsets; their hits are fused here.
+  std::vector<querynode::SearchResponse> responses;
+  std::vector<std::string> metrics;
+  for (SearchSpec& route : spec.routes) {
+    auto result = query_node_->Search(ToSearchRequest(info, route, partitions, wait, call));
+    if (!result.ok()) return ToApiStatus(result.status(), ErrorContext::kRead);
+    responses.push_back(std::move(result).value());
+    std::string metric = "COSINE";
+    for (const coord::IndexInfo& index : info.indexes) {
+      if (index.field_id == route.field_id && !index.metric_type.empty()) metric = index.metric_type;
+    }
+    metrics.push_back(std::move(metric));
+  }
+  return SearchReply(FuseHits(responses, metrics, spec.rerank, spec.limit, spec.offset), info.schema, *pk,
+                     call.int64_as_number);
+}
+
+}  // namespace tessera::proxy::internal
