@@ -88,7 +88,9 @@ Result<PartitionFilter> MakePartitionFilter(const coord::CollectionInfo& info, c
     for (const auto& p : info.partitions) {
       if (p.loaded) pf.allowed.push_back(p.id);
     }
-    pf.all = pf.allowed.size() == info.partitions.size();
+    // Never "all": rows of a dropped partition stay in their segments until compaction and
+    // must stay hidden, so only listed, loaded partitions pass.
+    pf.all = false;
   } else {
     for (int64_t id : requested) {
       const coord::PartitionInfo* found = nullptr;

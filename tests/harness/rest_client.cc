@@ -16,16 +16,12 @@ RestClient::~RestClient() = default;
 Result<HttpReply> RestClient::Send(const std::string& method, const std::string& path, const std::string& body,
                                    const std::map<std::string, std::string>& headers) {
   httplib::Headers h(headers.begin(), headers.end());
-  httplib::Result r;
-  if (method == "POST") {
-    r = client_->Post(path, h, body, "application/json");
-  } else if (method == "GET") {
-    r = client_->Get(path, h);
-  } else if (method == "OPTIONS") {
-    r = client_->Options(path, h);
-  } else {
+  if (method != "POST" && method != "GET" && method != "OPTIONS") {
     return Status::InvalidArgument("RestClient: unsupported method " + method);
   }
+  httplib::Result r = method == "POST" ? client_->Post(path, h, body, "application/json")
+                      : method == "GET" ? client_->Get(path, h)
+                                        : client_->Options(path, h);
   if (!r) return Status::Unavailable("HTTP " + method + " " + path + ": " + httplib::to_string(r.error()));
   HttpReply reply;
   reply.status = r->status;

@@ -168,7 +168,7 @@ TEST(CrashRecoveryTest, BuiltIndexesAreLoadedNotRebuiltAfterKill) {
   ASSERT_EQ(s["data"][0]["id"], 42) << s.dump();
   auto metrics = after.Send("GET", "/metrics", "");
   ASSERT_TRUE(metrics.ok());
-  auto built = MetricValue(metrics->body, "tessera_index_builds_total{result=\"ok\"}");
+  auto built = MetricValue(metrics->body, "tessera_indexnode_builds_total{result=\"ok\"}");
   ASSERT_TRUE(built.has_value()) << "the index build counter is not exported";
   EXPECT_EQ(*built, 0) << "an index was rebuilt after the restart";
 }
