@@ -7,35 +7,21 @@
 namespace tessera::proxy {
 namespace {
 
-constexpr std::array<std::pair<coord::ConsistencyLevel, std::string_view>, 5> kLevels = {{
-    {coord::ConsistencyLevel::kStrong, "Strong"},
-    {coord::ConsistencyLevel::kSession, "Session"},
-    {coord::ConsistencyLevel::kBounded, "Bounded"},
-    {coord::ConsistencyLevel::kEventually, "Eventually"},
-    {coord::ConsistencyLevel::kCustomized, "Customized"},
-}};
-
 // Acknowledgements closer together than staleness / kBuckets share one entry.
 constexpr int kBuckets = 64;
 
 }  // namespace
 
 ApiResult<coord::ConsistencyLevel> ParseConsistency(std::string_view name) {
-  for (const auto& [level, text] : kLevels) {
-    if (text == name) return level;
-  }
+  auto level = coord::ParseConsistencyLevel(name);
+  if (level.ok()) return *level;
   return ApiStatus(code::kInvalidParameter,
                    "consistencyLevel can only be [Strong, Session, Bounded, Eventually, Customized], default: "
                    "Bounded, err:parameter:'" +
                        std::string(name) + "' is incorrect, please check it: invalid parameter");
 }
 
-std::string_view ConsistencyName(coord::ConsistencyLevel level) {
-  for (const auto& [l, text] : kLevels) {
-    if (l == level) return text;
-  }
-  return "Bounded";
-}
+std::string_view ConsistencyName(coord::ConsistencyLevel level) { return coord::ConsistencyLevelName(level); }
 
 void AckTracker::Expire(ChannelAcks& acks, Clock::time_point now) const {
   while (!acks.recent.empty() && acks.recent.front().first + staleness_ <= now) {

@@ -480,6 +480,8 @@ TEST(ErrorMap, ByMessageThenContextThenCode) {
   EXPECT_EQ(ToApiStatus(Status::NotFound("field not found[field=f]")).code(), 1700);
   EXPECT_EQ(ToApiStatus(Status::FailedPrecondition("collection not loaded[collection=1]")).code(), 101);
   EXPECT_EQ(ToApiStatus(Status::FailedPrecondition("partition not loaded")).code(), 201);
+  EXPECT_EQ(ToApiStatus(Status::FailedPrecondition("partition 'p1' of collection 'c' is not loaded")).code(), 201);
+  EXPECT_EQ(ToApiStatus(Status::FailedPrecondition("collection not loaded: collection 5 is not loaded")).code(), 101);
   EXPECT_EQ(ToApiStatus(Status::FailedPrecondition("index not found[field=v]")).code(), 700);
   EXPECT_EQ(ToApiStatus(Status::AlreadyExists("alias already exists: a")).code(), 1602);
   EXPECT_EQ(ToApiStatus(Status::NotFound("no such thing"), ErrorContext::kCollection).code(), 100);

@@ -6,29 +6,32 @@
 namespace tessera::proxy {
 namespace {
 
-// A status whose message contains `needle` (case-sensitive; the coordinator and query node
-// word their errors "collection not found[...]", "collection not loaded", ...).
+// A status whose message contains `needle` (and `also`, when set). Case-sensitive; the
+// coordinator and query node word their errors "collection not found[...]",
+// "collection not loaded: ...", "partition 'p' of collection 'c' is not loaded", ...
 struct MessageRule {
   StatusCode status;
   std::string_view needle;
+  std::string_view also;
   int milvus;
 };
 
-constexpr std::array<MessageRule, 14> kMessageRules = {{
-    {StatusCode::kNotFound, "collection not found", code::kCollectionNotFound},
-    {StatusCode::kNotFound, "partition not found", code::kPartitionNotFound},
-    {StatusCode::kNotFound, "index not found", code::kIndexNotFound},
-    {StatusCode::kNotFound, "database not found", code::kDatabaseNotFound},
-    {StatusCode::kNotFound, "alias not found", code::kAliasNotFound},
-    {StatusCode::kNotFound, "field not found", code::kFieldNotFound},
-    {StatusCode::kFailedPrecondition, "partition not loaded", code::kPartitionNotLoaded},
-    {StatusCode::kFailedPrecondition, "not fully loaded", code::kCollectionNotFullyLoaded},
-    {StatusCode::kFailedPrecondition, "not loaded", code::kCollectionNotLoaded},
-    {StatusCode::kFailedPrecondition, "index not found", code::kIndexNotFound},
-    {StatusCode::kAlreadyExists, "alias", code::kAliasAlreadyExists},
-    {StatusCode::kAlreadyExists, "index", code::kIndexDuplicate},
-    {StatusCode::kFailedPrecondition, "collection not found", code::kCollectionNotFound},
-    {StatusCode::kNotFound, "not loaded", code::kCollectionNotLoaded},
+constexpr std::array<MessageRule, 15> kMessageRules = {{
+    {StatusCode::kNotFound, "collection not found", "", code::kCollectionNotFound},
+    {StatusCode::kNotFound, "partition not found", "", code::kPartitionNotFound},
+    {StatusCode::kNotFound, "index not found", "", code::kIndexNotFound},
+    {StatusCode::kNotFound, "database not found", "", code::kDatabaseNotFound},
+    {StatusCode::kNotFound, "alias not found", "", code::kAliasNotFound},
+    {StatusCode::kNotFound, "field not found", "", code::kFieldNotFound},
+    {StatusCode::kFailedPrecondition, "collection not loaded", "", code::kCollectionNotLoaded},
+    {StatusCode::kFailedPrecondition, "partition", "not loaded", code::kPartitionNotLoaded},
+    {StatusCode::kFailedPrecondition, "not fully loaded", "", code::kCollectionNotFullyLoaded},
+    {StatusCode::kFailedPrecondition, "not loaded", "", code::kCollectionNotLoaded},
+    {StatusCode::kFailedPrecondition, "index not found", "", code::kIndexNotFound},
+    {StatusCode::kAlreadyExists, "alias", "", code::kAliasAlreadyExists},
+    {StatusCode::kAlreadyExists, "index", "", code::kIndexDuplicate},
+    {StatusCode::kFailedPrecondition, "collection not found", "", code::kCollectionNotFound},
+    {StatusCode::kNotFound, "not loaded", "", code::kCollectionNotLoaded},
 }};
 
 // NotFound / InvalidArgument whose message did not say what: decided by the context.
@@ -71,7 +74,10 @@ ApiStatus ToApiStatus(const Status& status, ErrorContext context) {
   const StatusCode sc = status.ok() ? StatusCode::kUnknown : status.code();
   const std::string& message = status.message();
   for (const MessageRule& rule : kMessageRules) {
-    if (rule.status == sc && message.find(rule.needle) != std::string::npos) return {rule.milvus, message};
+    if (rule.status == sc && message.find(rule.needle) != std::string::npos &&
+        (rule.also.empty() || message.find(rule.also) != std::string::npos)) {
+      return {rule.milvus, message};
+    }
   }
   for (const ContextRule& rule : kContextRules) {
     if (rule.context == context && rule.status == sc) return {rule.milvus, message};

@@ -56,9 +56,8 @@ ApiResult<Reply> ProxyImpl::DescribeIndex(Call& call) {
   TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, kOwner));
   TESSERA_API_ASSIGN_OR_RETURN(std::string index_name, RequiredName(call.Reader(kOwner), "indexName", "index"));
   TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
-  auto it = std::find_if(info.indexes.begin(), info.indexes.end(),
-                         [&](const coord::IndexInfo& i) { return i.name == index_name; });
-  if (it == info.indexes.end()) {
+  const coord::IndexInfo* it = info.FindIndex(index_name);
+  if (it == nullptr) {
     return ApiStatus(code::kIndexNotFound, "index not found[indexName=" + index_name + "]");
   }
   auto progress = coordinator_->DescribeIndexProgress(info.id, it->id);
@@ -120,8 +119,7 @@ ApiResult<Reply> ProxyImpl::HasPartition(Call& call) {
   TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, kOwner));
   TESSERA_API_ASSIGN_OR_RETURN(std::string partition, RequiredName(call.Reader(kOwner), "partitionName", "partition"));
   TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
-  const bool has = std::any_of(info.partitions.begin(), info.partitions.end(),
-                               [&](const coord::PartitionInfo& p) { return p.name == partition; });
+  const bool has = info.FindPartition(partition) != nullptr;
   Reply reply;
   reply.data = {{"has", has}};
   return reply;

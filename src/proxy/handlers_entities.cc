@@ -96,7 +96,7 @@ ApiResult<Reply> ProxyImpl::WriteRows(Call& call, bool upsert) {
     message.rows = std::move(shard.rows);
     message.partition_ids = std::move(shard.partition_ids);
     if (upsert) message.deleted_pks = std::move(shard.pks);
-    TESSERA_API_RETURN_IF_ERROR(AppendToWal(ShardChannel(info.id, shard.shard), message).status());
+    TESSERA_API_RETURN_IF_ERROR(AppendToWal(info.Channel(shard.shard), message).status());
     rows_inserted_.Inc(static_cast<double>(message.partition_ids.size()));
   }
   Reply reply;
@@ -169,7 +169,7 @@ ApiResult<Reply> ProxyImpl::Delete(Call& call) {
     message.collection_id = info.id;
     message.timestamp = *ts;
     message.deleted_pks = std::move(shard_keys);
-    TESSERA_API_RETURN_IF_ERROR(AppendToWal(ShardChannel(info.id, shard), message).status());
+    TESSERA_API_RETURN_IF_ERROR(AppendToWal(info.Channel(shard), message).status());
     rows_deleted_.Inc(static_cast<double>(message.deleted_pks.size()));
   }
   return reply;
@@ -299,10 +299,8 @@ ApiResult<Reply> ProxyImpl::HybridSearch(Call& call) {
     auto result = query_node_->Search(ToSearchRequest(info, route, partitions, wait, call));
     if (!result.ok()) return ToApiStatus(result.status(), ErrorContext::kRead);
     responses.push_back(std::move(result).value());
-    std::string metric = "COSINE";
-    for (const coord::IndexInfo& index : info.indexes) {
-      if (index.field_id == route.field_id && !index.metric_type.empty()) metric = index.metric_type;
-    }
+    const coord::IndexInfo* index = info.IndexOnField(route.field_id);
+    std::string metric = index != nullptr && !index->metric_type.empty() ? index->metric_type : "COSINE";
     metrics.push_back(std::move(metric));
   }
   return SearchReply(FuseHits(responses, metrics, spec.rerank, spec.limit, spec.offset), info.schema, *pk,

@@ -187,11 +187,6 @@ TEST(Sharding, StableValues) {
   EXPECT_EQ(HashKey(segment::PrimaryKey(int64_t{1})), HashKey(segment::PrimaryKey(int64_t{1})));
   EXPECT_NE(HashKey(segment::PrimaryKey(int64_t{1})), HashKey(segment::PrimaryKey(int64_t{2})));
   EXPECT_EQ(ShardOf(segment::PrimaryKey(int64_t{42}), 1), 0);
-  EXPECT_EQ(ShardChannel(12, 3), "c12_s3");
-  coord::CollectionInfo info;
-  info.id = 5;
-  info.num_shards = 2;
-  EXPECT_EQ(CollectionChannels(info), (std::vector<std::string>{"c5_s0", "c5_s1"}));
 }
 
 }  // namespace

@@ -240,12 +240,9 @@ ApiResult<std::vector<int64_t>> ProxyImpl::PartitionIds(const coord::CollectionI
   std::vector<int64_t> ids;
   ids.reserve(names.size());
   for (const std::string& name : names) {
-    auto it = std::find_if(info.partitions.begin(), info.partitions.end(),
-                           [&](const coord::PartitionInfo& p) { return p.name == name; });
-    if (it == info.partitions.end()) {
-      return ApiStatus(code::kPartitionNotFound, "partition not found[partition=" + name + "]");
-    }
-    ids.push_back(it->id);
+    const coord::PartitionInfo* partition = info.FindPartition(name);
+    if (partition == nullptr) return ApiStatus(code::kPartitionNotFound, "partition not found[partition=" + name + "]");
+    ids.push_back(partition->id);
   }
   return ids;
 }
@@ -253,7 +250,7 @@ ApiResult<std::vector<int64_t>> ProxyImpl::PartitionIds(const coord::CollectionI
 ApiResult<querynode::WaitOffsets> ProxyImpl::WaitFor(const coord::CollectionInfo& info,
                                                      std::optional<coord::ConsistencyLevel> level) {
   const coord::ConsistencyLevel effective = level.value_or(info.consistency);
-  const std::vector<std::string> channels = CollectionChannels(info);
+  const std::vector<std::string> channels = info.Channels();
   switch (effective) {
     case coord::ConsistencyLevel::kStrong: {
       querynode::WaitOffsets wait;

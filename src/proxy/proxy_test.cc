@@ -139,7 +139,7 @@ TEST_F(ProxyTest, InsertWritesOneWalRecordPerShardAndAnswersIds) {
   size_t total = 0;
   uint64_t ts = 0;
   for (int shard = 0; shard < 2; ++shard) {
-    const std::string channel = ShardChannel(info->id, shard);
+    const std::string channel = info->Channel(shard);
     auto last = h_.log().LastOffset(channel);
     ASSERT_TRUE(last.ok());
     ASSERT_TRUE(last->has_value()) << "both shards get rows: " << channel;
@@ -250,7 +250,7 @@ TEST_F(ProxyTest, InsertConversionErrorsAre1804NamingRowAndField) {
   EXPECT_EQ(Code("entities/insert", {{"collectionName", "nope"}, {"data", json::parse(R"([{"id":1}])")}}), 100);
   // Nothing was written.
   auto info = h_.coordinator().DescribeCollection("default", "docs");
-  auto last = h_.log().LastOffset(ShardChannel(info->id, 0));
+  auto last = h_.log().LastOffset(info->Channel(0));
   ASSERT_TRUE(last.ok());
   EXPECT_FALSE(last->has_value());
 }
@@ -337,8 +337,8 @@ TEST_F(ProxyTest, UpsertReplacesRowsAtOneTimestamp) {
 TEST_F(ProxyTest, ConsistencyLevelsChooseWaitOffsets) {
   CreateQuick("docs", {{"params", {{"shardsNum", 2}}}});
   auto info = h_.coordinator().DescribeCollection("default", "docs");
-  const std::string c0 = ShardChannel(info->id, 0);
-  const std::string c1 = ShardChannel(info->id, 1);
+  const std::string c0 = info->Channel(0);
+  const std::string c1 = info->Channel(1);
   json rows = json::array();
   for (int i = 1; i <= 8; ++i) rows.push_back({{"id", i}, {"vector", {1, 2}}});
   Insert("docs", rows);
@@ -380,7 +380,7 @@ TEST_F(ProxyTest, BoundedStalenessFromOptions) {
   json out = h.Ok("entities/query", {{"collectionName", "docs"}});
   EXPECT_EQ(out["data"].size(), 1u) << "zero staleness: Bounded sees the write";
   auto info = h.coordinator().DescribeCollection("default", "docs");
-  EXPECT_EQ(h.query_node().last_query()->wait, (querynode::WaitOffsets{{ShardChannel(info->id, 0), 1}}));
+  EXPECT_EQ(h.query_node().last_query()->wait, (querynode::WaitOffsets{{info->Channel(0), 1}}));
 }
 
 TEST_F(ProxyTest, QueryRequestCarriesTheDecodedFields) {

@@ -8,24 +8,15 @@
 //   shard     = HashKey(pk)  % num_shards
 //   partition = collection.partitions[HashKey(partition key) % partitions.size()]
 // Changing this breaks upsert/delete of existing rows (they would go to another channel),
-// so it is part of the data format.
+// so it is part of the data format. Shard s of a collection is WAL channel
+// coord::CollectionInfo::Channel(s).
 
 #include <cstdint>
-#include <string>
-#include <vector>
-
-#include "coord/catalog_types.h"
 #include "segment/deltalog.h"
 
 namespace tessera::proxy {
 
 uint32_t HashKey(const segment::PrimaryKey& key);
 int32_t ShardOf(const segment::PrimaryKey& pk, int32_t num_shards);
-
-/// WAL channel of a collection's shard: "c<collection id>_s<shard>", the same name as
-/// coord::CollectionInfo::Channel.
-std::string ShardChannel(int64_t collection_id, int32_t shard);
-/// Every channel of `info`, in shard order.
-std::vector<std::string> CollectionChannels(const coord::CollectionInfo& info);
 
 }  // namespace tessera::proxy

@@ -310,10 +310,9 @@ Status FakeCoordinator::LoadCollection(const std::string& db, const std::string&
     coord::CollectionInfo* c = Find(db, collection);
     if (c == nullptr) return Status::NotFound("collection not found[collection=" + collection + "]");
     for (const auto& f : c->schema.fields) {
-      if (!core::IsVectorType(f.data_type)) continue;
-      bool found = false;
-      for (const auto& i : c->indexes) found |= i.field_id == f.id;
-      if (!found) return Status::FailedPrecondition("index not found[field=" + f.name + "]");
+      if (core::IsVectorType(f.data_type) && c->IndexOnField(f.id) == nullptr) {
+        return Status::FailedPrecondition("index not found[field=" + f.name + "]");
+      }
     }
     for (const auto& name : partitions) {
       auto it = std::find_if(c->partitions.begin(), c->partitions.end(), [&](auto& p) { return p.name == name; });
@@ -454,7 +453,7 @@ Status MiniQueryNode::ApplyDeletes(Loaded& c, const std::vector<segment::Primary
 }
 
 Status MiniQueryNode::CatchUp(Loaded& c, const querynode::WaitOffsets& wait) {
-  for (const std::string& channel : CollectionChannels(c.info)) {
+  for (const std::string& channel : c.info.Channels()) {
     TESSERA_ASSIGN_OR_RETURN(std::optional<uint64_t> last, log_->LastOffset(channel));
     const uint64_t end = last.has_value() ? *last + 1 : 0;
     auto w = wait.find(channel);
