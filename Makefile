@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 # Lets ccache reuse objects across checkouts in different directories (CI clones afresh).
 export CCACHE_BASEDIR := $(CURDIR)
 
-.PHONY: all deps configure build test test-sanitize run bench bench-http clean
+.PHONY: all deps configure build test test-sanitize run bench bench-engine bench-http clean
 
 all: build
 
@@ -38,8 +38,13 @@ test-sanitize: deps
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  ctest --output-on-failure -j $(JOBS) -L unit -E fuzz --timeout 900
 
-# Until the standalone server lands, `make run` runs the engine benchmark on sift5k.
+# Builds and starts `tessera standalone` with the defaults: REST API on port 19530, all
+# state under ./data. Stop it with Ctrl-C (SIGINT: a clean shutdown).
 run: build
+	$(BUILD_DIR)/src/cli/tessera standalone
+
+# The engine benchmark on sift5k (what `make run` did before the server existed).
+bench-engine: build
 	$(BUILD_DIR)/bench/tessera-bench --dataset $(DATASETS)/sift5k-128-euclidean \
 	  --index FLAT,HNSW,HNSW_SQ8,IVF_FLAT --engines tessera,hnswlib,faiss --nlist 64 --filters 0.1
 
