@@ -121,7 +121,13 @@ void Registry::SetGaugeCallback(const std::string& name, const std::string& help
   GetFamily(name, "gauge", help).callbacks[labels] = std::move(read);
 }
 
-void Registry::RemoveGaugeCallback(const std::string& name, const Labels& labels) {
+void Registry::SetCounterCallback(const std::string& name, const std::string& help, std::function<double()> read,
+                                  const Labels& labels) {
+  std::lock_guard lock(mu_);
+  GetFamily(name, "counter", help).callbacks[labels] = std::move(read);
+}
+
+void Registry::RemoveCallback(const std::string& name, const Labels& labels) {
   std::lock_guard lock(mu_);
   auto it = families_.find(name);
   if (it != families_.end()) it->second.callbacks.erase(labels);

@@ -68,7 +68,11 @@ class Registry {
   /// A gauge read when rendering (queue depths, memory). Re-registering replaces it.
   void SetGaugeCallback(const std::string& name, const std::string& help, std::function<double()> read,
                         const Labels& labels = {});
-  void RemoveGaugeCallback(const std::string& name, const Labels& labels = {});
+  void RemoveCallback(const std::string& name, const Labels& labels = {});
+  /// A counter read when rendering, for components that keep their own monotonic counts
+  /// (the disk cache's hits and misses). `read` must never decrease.
+  void SetCounterCallback(const std::string& name, const std::string& help, std::function<double()> read,
+                          const Labels& labels = {});
 
   /// All families in the text format, sorted by name.
   std::string Render() const;

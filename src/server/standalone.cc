@@ -49,6 +49,26 @@ Status ApplyDataDir(config::Config& config) {
   return Status::OK();
 }
 
+namespace {
+
+// Process-level series and the disk cache's own counters (read when /metrics renders).
+void ExportMetrics(Standalone::Parts& p) {
+  auto& r = metrics::Registry::Default();
+  r.SetGaugeCallback("tessera_process_resident_memory_bytes", "Resident memory of the process.",
+                     [] { return metrics::ProcessResidentBytes(); });
+  auto* cache = static_cast<storage::DiskCache*>(p.cached_objects.get());
+  r.SetCounterCallback("tessera_diskcache_hits_total", "Query-node disk cache reads served from the cache.",
+                       [cache] { return static_cast<double>(cache->stats().hits); });
+  r.SetCounterCallback("tessera_diskcache_misses_total", "Query-node disk cache reads that started a download.",
+                       [cache] { return static_cast<double>(cache->stats().misses); });
+  r.SetCounterCallback("tessera_diskcache_evictions_total", "Entries evicted from the query-node disk cache.",
+                       [cache] { return static_cast<double>(cache->stats().evictions); });
+  r.SetGaugeCallback("tessera_diskcache_bytes", "Bytes held by the query-node disk cache.",
+                     [cache] { return static_cast<double>(cache->stats().bytes); });
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
   TESSERA_RETURN_IF_ERROR(ApplyDataDir(config));
   auto p = std::make_unique<Parts>();
@@ -102,9 +122,7 @@ Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
 
   p->coord->AttachNodes(p->datanode.get(), p->indexnode.get(), p->querynode.get());
   TESSERA_RETURN_IF_ERROR(p->coord->Start());
-  metrics::Registry::Default().SetGaugeCallback("tessera_process_resident_memory_bytes",
-                                                "Resident memory of the process.",
-                                                [] { return metrics::ProcessResidentBytes(); });
+  ExportMetrics(*p);
   p->http->SetReady(true);
   TESSERA_LOG_INFO("tessera standalone ready on port {}", p->http->port());
   return std::unique_ptr<Standalone>(new Standalone(std::move(p)));
@@ -140,6 +158,10 @@ Status Standalone::Shutdown() {
         }
       }
     }
+  }
+  for (const char* name : {"tessera_diskcache_hits_total", "tessera_diskcache_misses_total",
+                           "tessera_diskcache_evictions_total", "tessera_diskcache_bytes"}) {
+    metrics::Registry::Default().RemoveCallback(name);  // they read the cache, which goes away
   }
   p.coord->Stop();
   p.querynode->Stop();

@@ -88,7 +88,11 @@ TEST_F(RestApiTest, TransportConventions) {
   auto metrics = client_->Send("GET", "/metrics", "");
   EXPECT_EQ(metrics->status, 200);
   EXPECT_NE(metrics->body.find("tessera_http_requests_total"), std::string::npos);
-  EXPECT_NE(metrics->body.find("tessera_process_resident_memory_bytes"), std::string::npos);
+  for (const char* series : {"tessera_process_resident_memory_bytes", "tessera_diskcache_hits_total",
+                             "tessera_diskcache_misses_total", "tessera_coord_segments", "tessera_wal_append_duration_seconds",
+                             "tessera_indexnode_pending_builds", "tessera_datanode_flushes_total"}) {
+    EXPECT_NE(metrics->body.find(series), std::string::npos) << series << " is not exported";
+  }
 }
 
 TEST_F(RestApiTest, OversizedBodyIsRefused) {
