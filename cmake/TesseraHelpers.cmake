@@ -42,3 +42,53 @@ function(tessera_add_test name)
   endif()
   gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# tessera_add_fuzzer(name SOURCES a.cc ... CORPUS dir SECONDS n [LINK libs...] [ARGS flags...])
+# A libFuzzer target and its ctest smoke run (label unit). The main build uses GCC, so the
+# fuzzer is compiled by clang++ directly, one object per source (SOURCES relative to src/)
+# so Ninja parallelises and rebuilds incrementally, with ASan + UBSan. The smoke run fuzzes
+# for SECONDS from the checked-in seeds in CORPUS, on a scratch copy. Configuring the tests
+# without clang++ is an error: scripts/install-deps.sh installs it, and a suite without
+# its fuzz runs is incomplete.
+function(tessera_add_fuzzer name)
+  cmake_parse_arguments(ARG "" "CORPUS;SECONDS" "SOURCES;LINK;ARGS" ${ARGN})
+  if(NOT TESSERA_BUILD_TESTS)
+    return()
+  endif()
+  find_program(CLANG_CXX clang++)
+  if(NOT CLANG_CXX)
+    message(FATAL_ERROR "clang++ not found: needed for the ${name} libFuzzer test (run scripts/install-deps.sh)")
+  endif()
+  set(flags -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+      -fno-omit-frame-pointer)
+  set(objects)
+  foreach(src IN LISTS ARG_SOURCES)
+    string(REPLACE "/" "_" obj "${src}")
+    set(obj "${CMAKE_CURRENT_BINARY_DIR}/${name}_objs/${obj}.o")
+    add_custom_command(
+      OUTPUT ${obj}
+      COMMAND ${CLANG_CXX} ${flags} -I${PROJECT_SOURCE_DIR}/src -MD -MF ${obj}.d
+              -c ${PROJECT_SOURCE_DIR}/src/${src} -o ${obj}
+      DEPENDS ${PROJECT_SOURCE_DIR}/src/${src}
+      DEPFILE ${obj}.d
+      COMMENT "clang++ (fuzz) ${src}"
+      VERBATIM)
+    list(APPEND objects ${obj})
+  endforeach()
+  set(binary ${CMAKE_CURRENT_BINARY_DIR}/${name})
+  add_custom_command(
+    OUTPUT ${binary}
+    COMMAND ${CLANG_CXX} ${flags} ${objects} ${ARG_LINK} -o ${binary}
+    DEPENDS ${objects}
+    COMMENT "Linking libFuzzer target ${name}"
+    VERBATIM)
+  add_custom_target(${name}_bin ALL DEPENDS ${binary})
+
+  set(work ${CMAKE_CURRENT_BINARY_DIR}/${name}_work)
+  file(MAKE_DIRECTORY ${work})
+  string(REPLACE ";" " " extra "${ARG_ARGS}")
+  add_test(NAME ${name}_smoke
+    COMMAND sh -c "rm -rf corpus && mkdir -p corpus && cp \"$0\"/* corpus/ && \"$1\" -max_total_time=${ARG_SECONDS} -seed=1 -timeout=10 -rss_limit_mb=2048 ${extra} corpus"
+            ${ARG_CORPUS} ${binary})
+  set_tests_properties(${name}_smoke PROPERTIES LABELS unit WORKING_DIRECTORY ${work} TIMEOUT 120)
+endfunction()

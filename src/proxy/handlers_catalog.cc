@@ -26,6 +26,16 @@ ApiResult<std::string> RequiredName(const FieldReader& r, std::string_view key, 
   return name;
 }
 
+// `partitionNames` of partitions/load and partitions/release: required, non-empty, each a
+// valid name.
+ApiResult<std::vector<std::string>> RequiredPartitionNames(const FieldReader& r) {
+  std::vector<std::string> partitions;
+  TESSERA_API_RETURN_IF_ERROR(r.RequiredStringArray("partitionNames", &partitions));
+  for (const std::string& p : partitions) TESSERA_API_RETURN_IF_ERROR(ValidateName("partition", p));
+  if (partitions.empty()) return r.Missing("partitionNames");
+  return partitions;
+}
+
 }  // namespace
 
 // ---- indexes --------------------------------------------------------------------------------
@@ -146,10 +156,7 @@ ApiResult<Reply> ProxyImpl::DropPartition(Call& call) {
 ApiResult<Reply> ProxyImpl::LoadPartitions(Call& call) {
   constexpr std::string_view kOwner = "PartitionsReq";
   TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, kOwner));
-  std::vector<std::string> partitions;
-  TESSERA_API_RETURN_IF_ERROR(call.Reader(kOwner).RequiredStringArray("partitionNames", &partitions));
-  for (const std::string& p : partitions) TESSERA_API_RETURN_IF_ERROR(ValidateName("partition", p));
-  if (partitions.empty()) return call.Reader(kOwner).Missing("partitionNames");
+  TESSERA_API_ASSIGN_OR_RETURN(std::vector<std::string> partitions, RequiredPartitionNames(call.Reader(kOwner)));
   TESSERA_API_RETURN_IF_ERROR(
       FromStatus(coordinator_->LoadCollection(call.db, name, partitions), ErrorContext::kPartition));
   return Reply{};
@@ -158,10 +165,7 @@ ApiResult<Reply> ProxyImpl::LoadPartitions(Call& call) {
 ApiResult<Reply> ProxyImpl::ReleasePartitions(Call& call) {
   constexpr std::string_view kOwner = "PartitionsReq";
   TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, kOwner));
-  std::vector<std::string> partitions;
-  TESSERA_API_RETURN_IF_ERROR(call.Reader(kOwner).RequiredStringArray("partitionNames", &partitions));
-  for (const std::string& p : partitions) TESSERA_API_RETURN_IF_ERROR(ValidateName("partition", p));
-  if (partitions.empty()) return call.Reader(kOwner).Missing("partitionNames");
+  TESSERA_API_ASSIGN_OR_RETURN(std::vector<std::string> partitions, RequiredPartitionNames(call.Reader(kOwner)));
   TESSERA_API_RETURN_IF_ERROR(
       FromStatus(coordinator_->ReleaseCollection(call.db, name, partitions), ErrorContext::kPartition));
   return Reply{};
