@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bench/concurrent.h"
+#include "bench/cpu_affinity.h"
 #include "bench/dataset.h"
 #include "bench/rest_client.h"
 #include "bench/server_process.h"
@@ -51,6 +52,11 @@ struct Options {
   int wait_timeout_s = 1800;
   bool skip_http = false;
   bool skip_inprocess = false;
+  bool reuse = false;
+  bool compact = true;  // merge the sealed segments before searching
+  // Searches with the server (and the in-process runs) on the first half of the CPUs and
+  // the HTTP clients on the second half (needs --spawn).
+  bool split_cpus = false;  // search an existing, loaded collection of the dataset; keep it afterwards
 };
 
 double SecondsSince(Clock::time_point start) {
@@ -179,6 +185,8 @@ Status RunInProcess(const Options& opt, const Dataset& ds, const std::vector<flo
               build_threads);
   report["inprocess"] = {{"build_seconds", build_seconds}, {"build_threads", build_threads}};
 
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  if (opt.split_cpus) TESSERA_RETURN_IF_ERROR(PinProcess(0, CpuRange(0, cpus / 2)));
   std::vector<int64_t> ids(ds.queries.rows * kTopK);
   for (Point& p : points) {
     const json params = {{"ef", p.ef}};
@@ -194,6 +202,7 @@ Status RunInProcess(const Options& opt, const Dataset& ds, const std::vector<flo
     std::printf("  in-process ef=%-4d threads=%-3zu qps=%9.1f recall=%.4f\n", p.ef, p.clients,
                 p.inprocess.timing.per_second, p.inprocess.recall);
   }
+  if (opt.split_cpus) TESSERA_RETURN_IF_ERROR(PinProcess(0, CpuRange(0, cpus)));
   return Status::OK();
 }
 
@@ -291,6 +300,32 @@ Status WaitIndexedAndLoaded(const Options& opt, RestClient& admin, size_t rows, 
   return Status::OK();
 }
 
+// After indexing: merges the small segments the data node sealed into large ones, as the
+// coordinator's background compaction would (VectorDBBench does the same for Milvus), and
+// waits until the query node serves the merged, indexed segments. Reports the time from
+// the last insert's reply to that point (`after_insert_start`).
+Status CompactAndWait(const Options& opt, RestClient& admin, Clock::time_point after_insert_start, json& report) {
+  const auto start = Clock::now();
+  TESSERA_ASSIGN_OR_RETURN(json reply, admin.Call("collections/compact", {{"collectionName", opt.collection}}));
+  TESSERA_ASSIGN_OR_RETURN(const int64_t job, JsonInt64(Field(Field(reply, "data"), "compactionID"), "compactionID"));
+  json state;
+  while (true) {
+    TESSERA_ASSIGN_OR_RETURN(state, admin.Call("collections/get_compaction_state", {{"jobID", job}}));
+    if (Field(Field(state, "data"), "state") == "Completed") break;
+    if (SecondsSince(start) > opt.wait_timeout_s) {
+      return Status::DeadlineExceeded("compaction " + std::to_string(job) + " not completed after " +
+                                      std::to_string(opt.wait_timeout_s) + " s: " + state.dump());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  const double seconds = SecondsSince(start);
+  const double total = SecondsSince(after_insert_start);
+  std::printf("compacted (merged, indexed, served) in %.2f s; %.2f s after the last insert; %s\n", seconds, total,
+              Field(state, "data").dump().c_str());
+  report["compaction"] = {{"seconds", seconds}, {"seconds_after_last_insert", total}, {"state", Field(state, "data")}};
+  return Status::OK();
+}
+
 Status SearchAll(const Options& opt, const std::string& endpoint, const Dataset& ds, const std::vector<float>& kth,
                  std::vector<Point>& points) {
   const size_t max_clients = *std::max_element(opt.clients.begin(), opt.clients.end());
@@ -348,15 +383,33 @@ Status RunHttp(const Options& opt, const Dataset& ds, const std::vector<float>& 
   }
   report["endpoint"] = endpoint;
 
+  const auto search = [&]() -> Status {
+    if (opt.split_cpus) {
+      const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+      TESSERA_RETURN_IF_ERROR(PinProcess(server->pid(), CpuRange(0, cpus / 2)));
+      TESSERA_RETURN_IF_ERROR(PinProcess(0, CpuRange(cpus / 2, cpus)));
+      std::printf("searching with the server on CPUs [0, %d) and the clients on [%d, %d)\n", cpus / 2, cpus / 2, cpus);
+    }
+    return SearchAll(opt, endpoint, ds, kth, points);
+  };
   Status status = [&]() -> Status {
     RestClient admin(endpoint);
     const json name = {{"collectionName", opt.collection}};
     TESSERA_ASSIGN_OR_RETURN(json has, admin.Call("collections/has", name));
-    if (Field(Field(has, "data"), "has") == true) TESSERA_RETURN_IF_ERROR(admin.Call("collections/drop", name).status());
+    const bool exists = Field(Field(has, "data"), "has") == true;
+    if (opt.reuse && exists) {
+      // Profiling the search path alone: no insert, and the collection stays for the next run.
+      TESSERA_RETURN_IF_ERROR(WaitIndexedAndLoaded(opt, admin, ds.base.rows, report));
+      return search();
+    }
+    if (exists) TESSERA_RETURN_IF_ERROR(admin.Call("collections/drop", name).status());
     TESSERA_RETURN_IF_ERROR(admin.Call("collections/create", CreateBody(opt, ds.base.dim)).status());
     TESSERA_RETURN_IF_ERROR(InsertAll(opt, endpoint, ds, report));
+    const auto inserted = Clock::now();
     TESSERA_RETURN_IF_ERROR(WaitIndexedAndLoaded(opt, admin, ds.base.rows, report));
-    TESSERA_RETURN_IF_ERROR(SearchAll(opt, endpoint, ds, kth, points));
+    if (opt.compact) TESSERA_RETURN_IF_ERROR(CompactAndWait(opt, admin, inserted, report));
+    TESSERA_RETURN_IF_ERROR(search());
+    if (opt.reuse) return Status::OK();
     return admin.Call("collections/drop", name).status();
   }();
   if (server == nullptr) return status;
@@ -417,7 +470,7 @@ Status Run(const Options& opt) {
   json report = {{"dataset", ds.name},         {"base_rows", ds.base.rows}, {"dim", ds.base.dim},
                  {"queries", ds.queries.rows}, {"k", kTopK},                {"metric", "L2"},
                  {"index", opt.index},         {"build_params", {{"M", opt.m}, {"efConstruction", opt.ef_construction}}},
-                 {"hardware_threads", std::thread::hardware_concurrency()}};
+                 {"hardware_threads", std::thread::hardware_concurrency()}, {"split_cpus", opt.split_cpus}};
   // In-process first: its index is freed before the server starts, so the two never compete.
   if (!opt.skip_inprocess) TESSERA_RETURN_IF_ERROR(RunInProcess(opt, ds, kth, points, report).WithContext("in-process"));
   if (!opt.skip_http) TESSERA_RETURN_IF_ERROR(RunHttp(opt, ds, kth, points, report).WithContext("http"));
@@ -473,7 +526,17 @@ int main(int argc, char** argv) {
   app.add_option("--json", opt.json_path, "write the results as JSON to FILE");
   app.add_flag("--skip-http", opt.skip_http, "only the in-process runs");
   app.add_flag("--skip-inprocess", opt.skip_inprocess, "only the HTTP runs");
+  app.add_flag("--split-cpus", opt.split_cpus,
+               "search with the server and the in-process runs on the first half of the CPUs and the HTTP clients "
+               "on the second half (needs --spawn and at least 2 CPUs)");
+  app.add_flag("!--no-compact", opt.compact, "search the segments as sealed, without compacting them first");
+  app.add_flag("--reuse", opt.reuse,
+               "search the collection left by an earlier --reuse run (insert only when it does not exist) and keep it");
   CLI11_PARSE(app, argc, argv);
+  if (opt.split_cpus && (opt.spawn.empty() || std::thread::hardware_concurrency() < 2)) {
+    std::fprintf(stderr, "tessera-http-bench: --split-cpus needs --spawn and at least 2 CPUs\n");
+    return 2;
+  }
   if (opt.clients.empty() || opt.efs.empty()) {
     std::fprintf(stderr, "tessera-http-bench: --clients and --ef need at least one value\n");
     return 2;

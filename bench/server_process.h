@@ -23,6 +23,8 @@ class ServerProcess {
                                                       std::chrono::seconds ready_timeout);
   ~ServerProcess();
 
+  pid_t pid() const { return pid_; }
+
   /// "http://127.0.0.1:<port>".
   std::string endpoint() const;
 

@@ -84,8 +84,9 @@ constexpr KeySpec kKeys[] = {
      .doc = "How far behind the newest write a Bounded-consistency read may be."},
     {.section = "coord", .key = "compaction_interval", .type = kDuration, .default_value = "60s",
      .doc = "How often the coordinator looks for segments to compact (0 = only on request)."},
-    {.section = "coord", .key = "compaction_small_rows", .type = kInt, .default_value = "10000",
-     .doc = "Segments with fewer rows are merged by compaction.", .min = 0},
+    {.section = "coord", .key = "compaction_target_size", .type = kBytes, .default_value = "512MiB",
+     .doc = "Compaction merges a channel's segments smaller than half of this into segments of up to this "
+            "size (fewer, larger segments make searches cheaper)."},
     {.section = "coord", .key = "compaction_delete_ratio", .type = kDouble, .default_value = "0.2",
      .doc = "Segments with at least this fraction of deleted rows are rewritten by compaction."},
     {.section = "coord", .key = "gc_grace_period", .type = kDuration, .default_value = "10m",

@@ -408,6 +408,7 @@ nlohmann::json ToJson(const SegmentInfo& info) {
       {"start_offset", info.start_offset},
       {"end_offset", info.end_offset},
       {"num_rows", info.num_rows},
+      {"memory_size", info.memory_size},
       {"binlogs", std::move(binlogs)},
       {"deltalogs", info.deltalogs},
       {"stats", info.stats},
@@ -429,6 +430,7 @@ Result<SegmentInfo> SegmentFromJson(const nlohmann::json& j) {
   TESSERA_RETURN_IF_ERROR(r.Uint64("end_offset", &info.end_offset, /*required=*/true));
   if (info.end_offset < info.start_offset) return r.Bad("end_offset", "is before start_offset");
   TESSERA_RETURN_IF_ERROR(r.Uint64("num_rows", &info.num_rows, /*required=*/true));
+  TESSERA_RETURN_IF_ERROR(r.Uint64("memory_size", &info.memory_size));
   const auto as_string = [](const json& v, std::string* out) {
     if (!v.is_string()) return false;
     *out = v.get<std::string>();

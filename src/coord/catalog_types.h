@@ -92,6 +92,9 @@ struct SegmentInfo {
   uint64_t start_offset = 0;
   uint64_t end_offset = 0;
   uint64_t num_rows = 0;
+  /// Bytes the rows take in memory, as the data node measured them when it wrote the
+  /// segment (what it seals on); compaction sizes its merges with it. 0 = unknown.
+  uint64_t memory_size = 0;
   /// Field id (system fields included) -> object key of its binlog. Empty when num_rows == 0.
   std::map<int64_t, std::string> binlogs;
   /// Deltalog object keys: the deletes consumed in the WAL range (none when there were no

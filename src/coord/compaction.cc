@@ -10,7 +10,8 @@
 //      served meanwhile.
 //   4. When the last index is built, one MetaStore transaction records the output (with
 //      compacted_from) and marks the inputs dropped; then the query node gets the output,
-//      which replaces the inputs in one step. GC deletes the inputs' files later.
+//      which replaces the inputs in one step; only then does the plan read as completed.
+//      GC deletes the inputs' files later.
 // A failure anywhere abandons the plan: the inputs stay live, the output's files are garbage.
 
 #include <algorithm>
@@ -136,7 +137,7 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
       if (compacting_inputs_.count(segment.id) == 0) by_channel[segment.channel].push_back(segment);
     }
   }
-  const uint64_t small_rows = static_cast<uint64_t>(std::max<int64_t>(options_.compaction_small_rows, 0));
+  const uint64_t target = options_.compaction_target_size;
   const double ratio = options_.compaction_delete_ratio;
   std::vector<CompactionPlan> plans;
   for (auto& [channel, segments] : by_channel) {
@@ -161,11 +162,16 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
         deletes.emplace_back(start, std::move(pks));
       }
     }
-    std::vector<int64_t> candidates;
-    size_t small = 0;
-    bool heavy = false;
+    struct Candidate {
+      int64_t id;
+      uint64_t bytes;
+      bool heavy;
+    };
+    std::vector<Candidate> candidates;
+    std::sort(segments.begin(), segments.end(),
+              [](const SegmentInfo& a, const SegmentInfo& b) { return a.start_offset < b.start_offset; });
     for (const SegmentInfo& segment : segments) {
-      const bool is_small = segment.num_rows < small_rows;
+      const bool is_small = segment.memory_size < target / 2;
       bool is_heavy = false;
       if (!deletes.empty() && segment.num_rows > 0) {
         // Only deletes from WAL ranges after the segment's are counted: they are newer than
@@ -178,20 +184,28 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
         const uint64_t gone = later.empty() ? 0 : EstimateDeletedRows(segment, later);
         is_heavy = gone > 0 && static_cast<double>(gone) >= ratio * static_cast<double>(segment.num_rows);
       }
-      if (is_small || is_heavy) candidates.push_back(segment.id);
-      small += is_small ? 1 : 0;
-      heavy = heavy || is_heavy;
+      if (is_small || is_heavy) candidates.push_back(Candidate{segment.id, segment.memory_size, is_heavy});
     }
-    // One small segment alone has nothing to merge with; it is rewritten only for deletes.
-    if (candidates.empty() || (candidates.size() == 1 && !heavy)) continue;
-    for (size_t begin = 0; begin < candidates.size(); begin += kMaxPlanInputs) {
-      CompactionPlan plan;
-      plan.channel = channel;
-      const size_t end = std::min(candidates.size(), begin + kMaxPlanInputs);
-      plan.inputs.assign(candidates.begin() + static_cast<ptrdiff_t>(begin),
-                         candidates.begin() + static_cast<ptrdiff_t>(end));
-      plans.push_back(std::move(plan));
+    // Pack the candidates, in WAL order, into plans of at most `target` bytes (the sizes of
+    // heavily deleted segments over-count: their deleted rows are dropped). A single small
+    // segment has nothing to merge with; it is rewritten only for its deletes.
+    CompactionPlan plan;
+    plan.channel = channel;
+    uint64_t plan_bytes = 0;
+    bool plan_heavy = false;
+    const auto close_plan = [&] {
+      if (plan.inputs.size() >= 2 || plan_heavy) plans.push_back(plan);
+      plan.inputs.clear();
+      plan_bytes = 0;
+      plan_heavy = false;
+    };
+    for (const Candidate& c : candidates) {
+      if (!plan.inputs.empty() && (plan_bytes + c.bytes > target || plan.inputs.size() == kMaxPlanInputs)) close_plan();
+      plan.inputs.push_back(c.id);
+      plan_bytes += c.bytes;
+      plan_heavy = plan_heavy || c.heavy;
     }
+    close_plan();
   }
   // Reserve the inputs (a concurrent planner may have taken some meanwhile).
   {
@@ -319,6 +333,8 @@ void CoordinatorImpl::RunCompactionPlan(int64_t job_id, size_t plan_index) {
 void CoordinatorImpl::MaybeFinishCompactionOutput(int64_t output_id) {
   int64_t collection_id = 0;
   bool loaded = false;
+  int64_t job_id = 0;
+  size_t plan = 0;
   {
     std::lock_guard lock(mu_);
     auto it = compaction_outputs_.find(output_id);
@@ -359,22 +375,27 @@ void CoordinatorImpl::MaybeFinishCompactionOutput(int64_t output_id) {
     if (!s.ok()) return fail("registering the output: " + s.ToString());
     collection_id = out.segment.collection_id;
     loaded = info.loaded;
-    const int64_t job_id = out.job_id;
-    const size_t plan = out.plan;
+    job_id = out.job_id;
+    plan = out.plan;
     segments_[output_id] = std::move(out.segment);
     for (SegmentInfo& d : dropped) {
       compacting_inputs_.erase(d.id);
       segments_[d.id] = std::move(d);
     }
     compaction_outputs_.erase(it);
+    UpdateGaugesLocked();
+  }
+  TESSERA_LOG_INFO("compaction: segment {} of collection {} registered", output_id, collection_id);
+  // The plan reads as completed only once a loaded collection is served from the output, so
+  // a caller polling GetCompactionState then searches the new layout.
+  if (loaded) PushSegment(collection_id, output_id);
+  {
+    std::lock_guard lock(mu_);
     if (auto job = compaction_jobs_.find(job_id); job != compaction_jobs_.end()) {
       job->second.plans[plan].state = CompactionPlan::State::kCompleted;
     }
-    UpdateGaugesLocked();
   }
   PlanCounter("completed").Inc();
-  TESSERA_LOG_INFO("compaction: segment {} of collection {} registered", output_id, collection_id);
-  if (loaded) PushSegment(collection_id, output_id);
 }
 
 void CoordinatorImpl::FailPlanLocked(int64_t job_id, size_t plan_index, const std::string& error) {

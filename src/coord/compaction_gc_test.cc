@@ -131,6 +131,27 @@ TEST_F(CoordTest, CompactionErrors) {
   EXPECT_EQ(coord_->GetCompactionState(424242).status().code(), StatusCode::kNotFound);
 }
 
+TEST_F(CoordTest, CompactionPacksSmallSegmentsUpToTheTargetSize) {
+  // Target: 200 rows' bytes; "small" is under 100 rows.
+  CollectionInfo info = Create("books");
+  SegmentInfo a = Flushed(info, 0, 10, 60, 0);
+  SegmentInfo big = Flushed(info, 10, 20, 150, 100);  // not small: stays as it is
+  SegmentInfo b = Flushed(info, 20, 30, 60, 300);
+  SegmentInfo c = Flushed(info, 30, 40, 60, 400);
+  SegmentInfo d = Flushed(info, 40, 50, 90, 500);  // would overflow a+b+c: alone, not merged
+  auto job = coord_->Compact(info.id);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(WaitCompaction(*job).completed_plans, 1);
+  {
+    std::lock_guard lock(data_.mu);
+    ASSERT_EQ(data_.compactions.size(), 1u);
+    EXPECT_EQ(Ids(data_.compactions[0].inputs), (std::set<int64_t>{a.id, b.id, c.id}));
+  }
+  std::set<int64_t> live = Ids(*coord_->ListSegments(info.id));
+  EXPECT_TRUE(live.count(big.id) == 1 && live.count(d.id) == 1 && live.count(a.id) == 0) << live.size();
+  EXPECT_EQ(live.size(), 3u);
+}
+
 TEST_F(CoordTest, CompactionWithoutIndexesRegistersAtOnce) {
   CollectionInfo info = Create("books");
   SegmentInfo a = Flushed(info, 0, 10, 10);
@@ -145,7 +166,7 @@ TEST_F(CoordTest, CompactionWithoutIndexesRegistersAtOnce) {
 }
 
 TEST_F(CoordTest, HeavilyDeletedSegmentIsRewritten) {
-  options_.compaction_small_rows = 10;
+  options_.compaction_target_size = 20 * testing::kTestRowBytes;  // "small": under 10 rows
   Reopen();
   CollectionInfo info = Create("books");
   SegmentInfo big = Flushed(info, 0, 100, 100, 0);        // pks 0..99

@@ -79,6 +79,9 @@ inline std::string SegmentKey(int64_t collection_id, const std::string& channel,
   return "collections/" + std::to_string(collection_id) + "/" + channel + "/" + std::to_string(segment_id) + "/" + rest;
 }
 
+/// The memory_size WriteSegmentFiles gives each row.
+constexpr uint64_t kTestRowBytes = 64;
+
 /// Writes a sealed segment's files (one binlog per field plus the system columns, stats
 /// over `pks`, and a deltalog when `deleted` is non-empty) and returns its SegmentInfo.
 /// The binlog contents are placeholders: the coordinator never reads them.
@@ -92,6 +95,7 @@ inline SegmentInfo WriteSegmentFiles(storage::ObjectStore& objects, const Collec
   s.start_offset = start;
   s.end_offset = end;
   s.num_rows = pks.size();
+  s.memory_size = pks.size() * kTestRowBytes;
   if (!pks.empty()) {
     std::vector<int64_t> fields = {kTimestampFieldId, kPartitionFieldId};
     for (const core::FieldSchema& f : info.schema.fields) fields.push_back(f.id);
@@ -309,7 +313,7 @@ class CoordTest : public ::testing::Test {
     options_.compaction_interval = std::chrono::milliseconds(0);
     options_.gc_interval = std::chrono::milliseconds(0);
     options_.gc_grace_period = std::chrono::milliseconds(0);
-    options_.compaction_small_rows = 100;
+    options_.compaction_target_size = 200 * kTestRowBytes;  // "small": under 100 rows
   }
 
   void SetUp() override { Open(); }

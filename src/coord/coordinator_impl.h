@@ -33,8 +33,13 @@ namespace tessera::coord {
 struct CoordinatorOptions {
   /// How often the coordinator looks for segments to compact; 0 = only on Compact().
   std::chrono::milliseconds compaction_interval{60000};
-  /// Segments with fewer rows are merged with the other small ones of their channel.
-  int64_t compaction_small_rows = 10000;
+  /// Segments smaller than half of this (SegmentInfo::memory_size; unknown counts as
+  /// small) are merged with the other small ones of their channel into segments of up to
+  /// this size. The data node seals growing segments early (datanode.segment_size bounds
+  /// the brute-force search of unsealed rows); merging them afterwards keeps the number of
+  /// indexes a search visits low, since an HNSW search costs about as much on a small
+  /// segment as on a large one.
+  uint64_t compaction_target_size = 512ULL << 20;
   /// A segment whose estimated deleted fraction reaches this is rewritten without them.
   double compaction_delete_ratio = 0.2;
   /// An unreferenced object is deleted only once it has been unreferenced, and existed,

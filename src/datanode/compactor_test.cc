@@ -66,6 +66,7 @@ TEST_F(CompactorTest, DropsDeletedRowsAndKeepsTheNewestUpsert) {
   EXPECT_THAT(out->compacted_from, ElementsAre(a.id, b.id));
   EXPECT_EQ(out->deltalogs, b.deltalogs);  // a has none; c is not an input
   EXPECT_EQ(out->num_rows, 3u);
+  EXPECT_GE(out->memory_size, 3 * (testing::kDim * sizeof(float) + 2 * sizeof(int64_t)));
   EXPECT_THAT(Ids(*out), ElementsAre(1, 4, 3));
   EXPECT_THAT(ReadInt64(*out, TimestampField()), ElementsAre(100, 100, 300));
   EXPECT_THAT(ReadInt64(*out, PartitionField()), ElementsAre(11, 11, 11));

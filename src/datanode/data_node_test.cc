@@ -59,6 +59,8 @@ TEST_F(DataNodeTest, FlushWritesEveryColumnAndReportsTheSegment) {
   EXPECT_EQ(s.start_offset, 0u);
   EXPECT_EQ(s.end_offset, 2u);
   EXPECT_EQ(s.num_rows, 3u);
+  // At least the vectors and the two system columns of 3 rows.
+  EXPECT_GE(s.memory_size, 3 * (testing::kDim * sizeof(float) + 2 * sizeof(int64_t)));
   EXPECT_TRUE(s.deltalogs.empty());
   EXPECT_TRUE(s.compacted_from.empty());
   EXPECT_EQ(s.binlogs.size(), 6u);  // 4 schema fields + 2 system columns

@@ -33,6 +33,7 @@ Result<EncodedSegment> EncodeSegment(const coord::CollectionInfo& collection, st
   info.collection_id = collection.id;
   info.channel = std::string(channel);
   info.num_rows = rows;
+  info.memory_size = data.MemoryUsage();
   const auto& partition_ids = static_cast<const core::Int64Column&>(*data.partitions).data();
   for (int64_t partition : partition_ids) ++info.partition_rows[partition];
   const std::string prefix = SegmentPrefix(collection.id, channel, segment_id);

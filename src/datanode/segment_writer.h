@@ -31,11 +31,15 @@ struct SegmentData {
   /// Empty columns for `schema` (which must be valid).
   static Result<SegmentData> Create(const core::CollectionSchema& schema);
   size_t num_rows() const { return rows->num_rows(); }
+  /// The rows' bytes in memory, system columns included (walks JSON values: not per row).
+  size_t MemoryUsage() const {
+    return rows->MemoryUsage() + timestamps->MemoryUsage() + partitions->MemoryUsage();
+  }
 };
 
 /// A segment ready to upload: the files (key, bytes) and the SegmentInfo naming them.
 struct EncodedSegment {
-  /// id, collection_id, channel, num_rows, binlogs, deltalogs (this segment's own), stats.
+  /// id, collection_id, channel, num_rows, memory_size, binlogs, deltalogs (this segment's own), stats.
   /// The caller fills in the WAL range and, for compaction, compacted_from and the
   /// carried-over deltalogs.
   coord::SegmentInfo info;

@@ -86,7 +86,7 @@ Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
 
   coord::CoordinatorOptions coord_options;
   coord_options.compaction_interval = c.GetDuration("coord.compaction_interval");
-  coord_options.compaction_small_rows = c.GetInt("coord.compaction_small_rows");
+  coord_options.compaction_target_size = c.GetBytes("coord.compaction_target_size");
   coord_options.compaction_delete_ratio = c.GetDouble("coord.compaction_delete_ratio");
   coord_options.gc_grace_period = c.GetDuration("coord.gc_grace_period");
   coord_options.gc_interval = c.GetDuration("coord.gc_interval");
