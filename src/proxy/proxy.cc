@@ -133,6 +133,31 @@ ProxyImpl::ProxyImpl(ProxyOptions options, coord::Coordinator* coordinator, quer
       wal_append_seconds_(metrics::Registry::Default().GetHistogram(
           "tessera_wal_append_duration_seconds", "Latency of one WAL append by the proxy")) {}
 
+namespace {
+
+// Counts the request and its latency in /metrics.
+void RecordRequestMetrics(const std::string& endpoint, int milvus_code, double seconds) {
+  // The registry never removes a metric, so the series can be cached; per thread, so that
+  // requests do not serialize on the registry's mutex or rebuild label maps.
+  thread_local std::map<std::pair<std::string, int>, metrics::Counter*> counters;
+  thread_local std::map<std::string, metrics::Histogram*> histograms;
+  auto& counter = counters[{endpoint, milvus_code}];
+  if (counter == nullptr) {
+    counter = &metrics::Registry::Default().GetCounter("tessera_http_requests_total",
+                                                       "REST requests by endpoint and Milvus code",
+                                                       {{"endpoint", endpoint}, {"code", std::to_string(milvus_code)}});
+  }
+  auto& histogram = histograms[endpoint];
+  if (histogram == nullptr) {
+    histogram = &metrics::Registry::Default().GetHistogram("tessera_http_request_duration_seconds",
+                                                           "REST request latency by endpoint", {{"endpoint", endpoint}});
+  }
+  counter->Inc();
+  histogram->Observe(seconds);
+}
+
+}  // namespace
+
 HttpResponse ProxyImpl::Handle(const HttpRequest& request) {
   const auto start = std::chrono::steady_clock::now();
   std::string route;
@@ -208,15 +233,7 @@ HttpResponse ProxyImpl::Handle(const HttpRequest& request) {
   }
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  auto& registry = metrics::Registry::Default();
-  registry
-      .GetCounter("tessera_http_requests_total", "REST requests by endpoint and Milvus code",
-                  {{"endpoint", endpoint}, {"code", std::to_string(milvus_code)}})
-      .Inc();
-  registry
-      .GetHistogram("tessera_http_request_duration_seconds", "REST request latency by endpoint",
-                    {{"endpoint", endpoint}})
-      .Observe(seconds);
+  RecordRequestMetrics(endpoint, milvus_code, seconds);
   return response;
 }
 

@@ -289,15 +289,21 @@ Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const S
     if (s->num_rows() > 0 && s->num_rows() > s->num_deleted()) segments.push_back(s);
   }
 
-  // Phase 1: each segment's skip bitset (deleted, filtered out or in another partition).
-  std::vector<core::Bitset> skips(segments.size());
+  // Phase 1: each segment's skip bitset (deleted, filtered out or in another partition),
+  // left null when every row is visible: an index searched without one skips no work.
+  std::vector<core::Bitset> skip_bits(segments.size());
+  std::vector<const core::Bitset*> skips(segments.size(), nullptr);
   std::vector<uint8_t> empty(segments.size(), 0);  // not vector<bool>: written concurrently
   TESSERA_RETURN_IF_ERROR(ParallelDo(pool, segments.size(), [&](size_t i) -> Status {
     auto visible = VisibleRows(*segments[i], filter, pf);
     if (!visible.ok()) return visible.status();
-    empty[i] = visible->None();
-    visible->Flip();
-    skips[i] = std::move(visible).value();
+    const size_t passing = visible->Count();
+    empty[i] = passing == 0;
+    if (passing < segments[i]->num_rows()) {
+      visible->Flip();
+      skip_bits[i] = std::move(visible).value();
+      skips[i] = &skip_bits[i];
+    }
     return Status::OK();
   }));
 
@@ -332,7 +338,7 @@ Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const S
     sr.num_queries = task.num_queries;
     sr.k = k;
     sr.params = params.For(vi->index->type());
-    sr.skip = &skips[task.segment];
+    sr.skip = skips[task.segment];
     auto found = vi->index->Search(sr);
     if (!found.ok()) {
       const Status& s = found.status();
