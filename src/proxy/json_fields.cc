@@ -7,6 +7,8 @@
 #include <limits>
 #include <string>
 
+#include "proxy/fast_json.h"
+
 namespace tessera::proxy {
 
 using nlohmann::json;
@@ -63,10 +65,14 @@ ApiResult<json> ParseBody(std::string_view text) {
     return BadJsonError("the body is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
   json parsed;
-  try {
-    parsed = json::parse(text);
-  } catch (const json::exception& e) {
-    return BadJsonError(e.what());
+  if (std::optional<json> fast = ParseJsonFast(text)) {
+    parsed = std::move(*fast);
+  } else {
+    try {
+      parsed = json::parse(text);
+    } catch (const json::exception& e) {
+      return BadJsonError(e.what());
+    }
   }
   if (!parsed.is_object()) {
     return BadJsonError("the body must be a JSON object, got " + std::string(JsonTypeName(parsed)));
