@@ -58,13 +58,16 @@ bench: build
 	python3 bench/summarize.py bench/results/mnist.json
 
 # The REST path (bench/README.md, "HTTP benchmark"): starts `tessera standalone`, inserts
-# mnist-784 over HTTP, waits until it is indexed and loaded, then searches with 1, 8 and 32
-# clients next to the same HNSW index in-process; writes bench/results/http.json.
+# mnist-784 over HTTP, waits until it is indexed, compacted and loaded, then searches with
+# 1, 8 and 32 clients next to the same HNSW index in-process; writes bench/results/http.json.
+# With 2+ CPUs the searches run with the server (and the in-process runs) on half of them
+# and the HTTP clients on the other half.
 bench-http: deps configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target tessera tessera-http-bench
 	mkdir -p bench/results
 	$(BUILD_DIR)/bench/tessera-http-bench --spawn $(BUILD_DIR)/src/cli/tessera \
-	  --dataset $(DATASETS)/mnist-784-euclidean --queries 1000 --json bench/results/http.json
+	  --dataset $(DATASETS)/mnist-784-euclidean --queries 1000 --json bench/results/http.json \
+	  $$(test "$$(nproc)" -ge 2 && echo --split-cpus)
 
 clean:
 	rm -rf $(BUILD_DIR)
