@@ -350,8 +350,12 @@ Status CoordinatorImpl::CreatePartition(const std::string& db, const std::string
     if (info->partitions.size() >= static_cast<size_t>(kMaxPartitions)) {
       return Status::FailedPrecondition("collection " + info->schema.name + " already has the maximum of 1024 partitions");
     }
+    // A partition created in a fully loaded collection is loaded with it (as in Milvus); in a
+    // partially loaded one it waits for an explicit load like the other unloaded ones.
+    const bool fully_loaded = info->loaded && std::all_of(info->partitions.begin(), info->partitions.end(),
+                                                          [](const PartitionInfo& p) { return p.loaded; });
     CollectionInfo updated = *info;
-    updated.partitions.push_back(PartitionInfo{.id = partition_id, .name = name, .loaded = false});
+    updated.partitions.push_back(PartitionInfo{.id = partition_id, .name = name, .loaded = fully_loaded});
     TESSERA_RETURN_IF_ERROR(store_.Apply({CatalogStore::PutCollection(updated)}));
     *info = std::move(updated);
     collection_id = info->id;

@@ -340,6 +340,25 @@ TEST_F(CoordTest, SegmentFlushedErrors) {
   EXPECT_EQ(coord_->ListSegments(31337).status().code(), StatusCode::kNotFound);
 }
 
+TEST_F(CoordTest, PartitionCreatedInALoadedCollectionIsLoaded) {
+  CollectionInfo info = Create("books");
+  ASSERT_OK(Index("books"));
+  ASSERT_OK(coord_->LoadCollection("default", "books", {}));
+  ASSERT_OK(coord_->CreatePartition("default", "books", "p1"));
+  EXPECT_TRUE(coord_->GetCollection(info.id)->FindPartition("p1")->loaded);
+  {
+    std::lock_guard lock(query_.mu);
+    ASSERT_FALSE(query_.loads.empty());
+    const PartitionInfo* served = query_.loads.back().info.FindPartition("p1");
+    ASSERT_NE(served, nullptr);
+    EXPECT_TRUE(served->loaded);
+  }
+  // Partially loaded: a new partition stays unloaded until loaded by name.
+  ASSERT_OK(coord_->ReleaseCollection("default", "books", {"p1"}));
+  ASSERT_OK(coord_->CreatePartition("default", "books", "p2"));
+  EXPECT_FALSE(coord_->GetCollection(info.id)->FindPartition("p2")->loaded);
+}
+
 TEST_F(CoordTest, FlushAndCountRows) {
   CollectionInfo info = Create("books");
   ASSERT_OK(coord_->CreatePartition("default", "books", "p1"));
