@@ -61,6 +61,19 @@ std::string UriEncode(std::string_view text, bool keep_slash) {
   return out;
 }
 
+std::string RequestUrl(std::string_view scheme, std::string_view host, std::string_view bucket,
+                       bool path_style, std::string_view resource, std::string_view query) {
+  std::string url(scheme);
+  url += "://";
+  if (path_style) {
+    url.append(host).append("/").append(bucket).append(resource);
+  } else {
+    url.append(bucket).append(".").append(host).append(resource.empty() ? "/" : resource);
+  }
+  if (!query.empty()) url.append("?").append(query);
+  return url;
+}
+
 namespace {
 
 std::string Digest(const EVP_MD* md, std::string_view data, unsigned int* len, unsigned char* out) {
@@ -225,6 +238,26 @@ std::string QueryParam(std::string_view name, std::string_view value) {
   return std::string(name) + "=" + UriEncode(value, false);
 }
 
+// "host[:port]" names the host by an IP address ("127.0.0.1:9000", "[::1]:9000").
+bool IsIpLiteral(std::string_view host) {
+  if (host.starts_with("[")) return true;
+  host = host.substr(0, host.rfind(':'));
+  return !host.empty() && host.find_first_not_of("0123456789.") == std::string_view::npos;
+}
+
+// Virtual-host addressing puts the bucket into the host name: it must be a DNS name.
+Status CheckVirtualHostBucket(const std::string& bucket) {
+  const bool valid_chars = bucket.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") ==
+                           std::string::npos;
+  if (!valid_chars || bucket.front() == '.' || bucket.front() == '-' || bucket.back() == '.' ||
+      bucket.back() == '-' || bucket.find("..") != std::string::npos || bucket.size() > 63) {
+    return Status::InvalidArgument("S3: bucket '" + bucket +
+                                   "' is not a valid DNS name, which virtual-host addressing "
+                                   "needs; set path_style");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 }  // namespace s3
 
@@ -274,6 +307,14 @@ Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Open(S3Options options) {
     return Status::InvalidArgument("S3: endpoint '" + options.endpoint +
                                    "' must be http(s)://host[:port] without a path");
   }
+  if (!options.path_style) {
+    if (s3::IsIpLiteral(host)) {
+      return Status::InvalidArgument("S3: endpoint '" + options.endpoint +
+                                     "' is an IP address; virtual-host addressing needs a host "
+                                     "name (<bucket>.<host>): set path_style or use a DNS name");
+    }
+    TESSERA_RETURN_IF_ERROR(s3::CheckVirtualHostBucket(options.bucket));
+  }
   if (!options.prefix.empty()) TESSERA_RETURN_IF_ERROR(ValidateObjectPrefix(options.prefix));
   auto store = std::unique_ptr<S3ObjectStore>(new S3ObjectStore(std::move(options)));
   store->scheme_ = scheme;
@@ -290,16 +331,8 @@ S3ObjectStore::S3ObjectStore(S3Options options)
 S3ObjectStore::~S3ObjectStore() = default;
 
 std::string S3ObjectStore::Url(const Request& request) const {
-  std::string url = scheme_ + "://";
-  if (options_.path_style) {
-    url += host_ + "/" + options_.bucket;
-  } else {
-    url += options_.bucket + "." + host_;
-  }
-  url += request.resource;
-  if (url.ends_with("://" + options_.bucket + "." + host_)) url += "/";
-  if (!request.query.empty()) url += "?" + request.query;
-  return url;
+  return s3::RequestUrl(scheme_, host_, options_.bucket, options_.path_style, request.resource,
+                        request.query);
 }
 
 Result<Response> S3ObjectStore::ExecuteOnce(const Request& request) {

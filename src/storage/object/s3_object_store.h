@@ -36,7 +36,10 @@ struct S3Options {
   std::string secret_key;
   /// Temporary credentials (STS): sent as x-amz-security-token when non-empty.
   std::string session_token;
-  /// true: <endpoint>/<bucket>/<key>; false: <scheme>://<bucket>.<host>/<key>.
+  /// true: <endpoint>/<bucket>/<key>; false (virtual-host addressing, AWS's default):
+  /// <scheme>://<bucket>.<host>[:port]/<key>, which needs a DNS host name in the endpoint
+  /// (not an IP address) and a bucket name that is a valid DNS name (lowercase letters,
+  /// digits, '-' and '.'); Open rejects other combinations.
   bool path_style = false;
   /// PEM bundle for HTTPS; empty uses the system CA store.
   std::string ca_file;
@@ -135,6 +138,12 @@ class S3ObjectStore final : public ObjectStore {
 };
 
 namespace s3 {
+/// The URL of one request. Path style: "<scheme>://<host>/<bucket><resource>"; virtual
+/// host: "<scheme>://<bucket>.<host><resource>" ("/" when `resource` is empty); then
+/// "?<query>" when `query` is non-empty. `host` is "host[:port]", `resource` is "" (the
+/// bucket) or "/" + UriEncode(key, true), `query` is already encoded.
+std::string RequestUrl(std::string_view scheme, std::string_view host, std::string_view bucket,
+                       bool path_style, std::string_view resource, std::string_view query);
 /// Percent-encodes per S3 (RFC 3986 unreserved characters kept, everything else %XX,
 /// uppercase hex); '/' is kept when `keep_slash`.
 std::string UriEncode(std::string_view text, bool keep_slash);

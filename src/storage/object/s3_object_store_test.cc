@@ -39,6 +39,20 @@ TEST(S3Digests, KnownValues) {
   EXPECT_EQ("1B2M2Y8AsgTpgAmY7PhCfg==", s3::Md5Base64(""));
 }
 
+TEST(S3RequestUrl, PathStyleAndVirtualHost) {
+  const std::string key = "/" + s3::UriEncode("pre/fix/a b+c%d/\xc3\xa9?", true);
+  EXPECT_EQ("http://127.0.0.1:9000/bkt/pre/fix/a%20b%2Bc%25d/%C3%A9%3F",
+            s3::RequestUrl("http", "127.0.0.1:9000", "bkt", true, key, ""));
+  EXPECT_EQ("https://bkt.s3.example.com/pre/fix/a%20b%2Bc%25d/%C3%A9%3F",
+            s3::RequestUrl("https", "s3.example.com", "bkt", false, key, ""));
+  // The bucket itself: no trailing slash in path style, "/" after a virtual host.
+  EXPECT_EQ("http://h:1/bkt?list-type=2", s3::RequestUrl("http", "h:1", "bkt", true, "", "list-type=2"));
+  EXPECT_EQ("http://bkt.h:1/?list-type=2", s3::RequestUrl("http", "h:1", "bkt", false, "", "list-type=2"));
+  EXPECT_EQ("http://bkt.h:1/", s3::RequestUrl("http", "h:1", "bkt", false, "", ""));
+  EXPECT_EQ("http://bkt.h:1/k?partNumber=1&uploadId=x",
+            s3::RequestUrl("http", "h:1", "bkt", false, "/k", "partNumber=1&uploadId=x"));
+}
+
 TEST(S3Options, OpenRejectsBadOptions) {
   S3Options options;
   options.access_key = "a";
@@ -48,10 +62,40 @@ TEST(S3Options, OpenRejectsBadOptions) {
   options.part_size = 1 << 20;
   EXPECT_EQ(StatusCode::kInvalidArgument, S3ObjectStore::Open(options).status().code());
   options.part_size = 8 << 20;
+  options.path_style = true;
   options.endpoint = "127.0.0.1:9000";
   EXPECT_EQ(StatusCode::kInvalidArgument, S3ObjectStore::Open(options).status().code());
   options.endpoint = "http://127.0.0.1:9000";
   EXPECT_TRUE(S3ObjectStore::Open(options).ok());
+}
+
+TEST(S3Options, VirtualHostNeedsHostNameAndDnsBucket) {
+  S3Options options;
+  options.access_key = "a";
+  options.secret_key = "s";
+  options.bucket = "my-bucket.v2";
+  options.path_style = false;
+  EXPECT_TRUE(S3ObjectStore::Open(options).ok()) << "the AWS default endpoint";
+  options.endpoint = "http://minio.local:9000";
+  EXPECT_TRUE(S3ObjectStore::Open(options).ok());
+  for (const std::string endpoint : {"http://127.0.0.1:9000", "http://10.0.0.1", "https://[::1]:9000"}) {
+    options.endpoint = endpoint;
+    Status status = S3ObjectStore::Open(options).status();
+    EXPECT_EQ(StatusCode::kInvalidArgument, status.code()) << endpoint;
+    EXPECT_THAT(status.message(), ::testing::AllOf(::testing::HasSubstr(endpoint),
+                                                   ::testing::HasSubstr("path_style")));
+  }
+  options.endpoint = "http://minio.local:9000";
+  for (const std::string& bucket : std::vector<std::string>{"Upper", "under_score", ".dot", "dash-", "a..b",
+                                                           std::string(64, 'b')}) {
+    options.bucket = bucket;
+    Status status = S3ObjectStore::Open(options).status();
+    EXPECT_EQ(StatusCode::kInvalidArgument, status.code()) << bucket;
+    EXPECT_THAT(status.message(), ::testing::HasSubstr("'" + bucket + "'"));
+    options.path_style = true;  // path style takes any bucket name S3 itself accepts
+    EXPECT_TRUE(S3ObjectStore::Open(options).ok()) << bucket;
+    options.path_style = false;
+  }
 }
 
 // ---- A fault-injecting HTTP/1.1 proxy ---------------------------------------------------
@@ -220,13 +264,22 @@ class FaultProxy {
 
 // ---- Tests against Swift ----------------------------------------------------------------
 
-class S3StoreTest : public ::testing::Test {
+// Every case runs with path-style and with virtual-host addressing.
+enum class Addressing { kPathStyle, kVirtualHost };
+
+std::string AddressingName(const ::testing::TestParamInfo<Addressing>& info) {
+  return info.param == Addressing::kPathStyle ? "PathStyle" : "VirtualHost";
+}
+
+// A fresh bucket on the shared plain-HTTP server, and `direct_`, a store on it.
+class S3StoreFixture : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUpStore(Addressing addressing) {
     Result<SwiftTestServer*> server = SwiftTestServer::Shared();
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = *server;
-    S3Options options = server_->BaseOptions();
+    S3Options options =
+        addressing == Addressing::kPathStyle ? server_->BaseOptions() : server_->VirtualHostOptions();
     options.multipart_threshold = 5 << 20;
     options.part_size = 5 << 20;
     Result<std::unique_ptr<S3ObjectStore>> store = server_->NewBucketStore(options);
@@ -236,7 +289,9 @@ class S3StoreTest : public ::testing::Test {
   // A store on the same bucket through `proxy`, with fast retries.
   std::unique_ptr<S3ObjectStore> Through(const FaultProxy& proxy, int max_attempts = 8) {
     S3Options options = direct_->options();
-    options.endpoint = "http://127.0.0.1:" + std::to_string(proxy.port());
+    options.endpoint = std::string("http://") +
+                       (options.path_style ? "127.0.0.1" : SwiftTestServer::kStorageDomain) + ":" +
+                       std::to_string(proxy.port());
     options.max_attempts = max_attempts;
     options.retry_base_delay = std::chrono::milliseconds(2);
     options.retry_max_delay = std::chrono::milliseconds(20);
@@ -260,7 +315,17 @@ class S3StoreTest : public ::testing::Test {
   std::unique_ptr<S3ObjectStore> direct_;
 };
 
-TEST_F(S3StoreTest, MultipartUploadInParallelParts) {
+class S3StoreTest : public S3StoreFixture, public ::testing::WithParamInterface<Addressing> {
+ protected:
+  void SetUp() override { SetUpStore(GetParam()); }
+};
+
+class S3VirtualHostTest : public S3StoreFixture {
+ protected:
+  void SetUp() override { SetUpStore(Addressing::kVirtualHost); }
+};
+
+TEST_P(S3StoreTest, MultipartUploadInParallelParts) {
   const std::string data = PatternBytes((12 << 20) + 7, 3);  // parts of 5, 5 and 2 MiB
   const uint64_t before = direct_->requests_sent();
   ASSERT_TRUE(direct_->Put("mp/obj", data).ok());
@@ -273,7 +338,7 @@ TEST_F(S3StoreTest, MultipartUploadInParallelParts) {
   EXPECT_THAT(direct_->ListMultipartUploads().value(), ::testing::IsEmpty());
 }
 
-TEST_F(S3StoreTest, FailedMultipartUploadIsAborted) {
+TEST_P(S3StoreTest, FailedMultipartUploadIsAborted) {
   FaultProxy proxy(server_->port(), [](int, const std::string& line) {
     return line.find("partNumber=2&") != std::string::npos ? FaultProxy::Action::kReply503
                                                             : FaultProxy::Action::kForward;
@@ -286,7 +351,7 @@ TEST_F(S3StoreTest, FailedMultipartUploadIsAborted) {
   EXPECT_EQ(StatusCode::kNotFound, direct_->Head("mp/failed").status().code());
 }
 
-TEST_F(S3StoreTest, RetriesRideThroughErrorsAndResetsWithoutLossOrDuplicates) {
+TEST_P(S3StoreTest, RetriesRideThroughErrorsAndResetsWithoutLossOrDuplicates) {
   using Action = FaultProxy::Action;
   FaultProxy proxy(server_->port(), [](int index, const std::string&) {
     switch (index % 5) {
@@ -326,7 +391,7 @@ TEST_F(S3StoreTest, RetriesRideThroughErrorsAndResetsWithoutLossOrDuplicates) {
   EXPECT_GE(store->retries(), static_cast<uint64_t>(proxy.faults()));
 }
 
-TEST_F(S3StoreTest, RetriesGiveUpAsUnavailable) {
+TEST_P(S3StoreTest, RetriesGiveUpAsUnavailable) {
   FaultProxy proxy(server_->port(), [](int, const std::string&) { return FaultProxy::Action::kReply503; });
   auto store = Through(proxy, 3);
   Status status = store->Put("x", "y");
@@ -335,7 +400,7 @@ TEST_F(S3StoreTest, RetriesGiveUpAsUnavailable) {
   EXPECT_EQ(3, proxy.requests());
 }
 
-TEST_F(S3StoreTest, WrongSecretIsPermissionDeniedWithoutRetry) {
+TEST_P(S3StoreTest, WrongSecretIsPermissionDeniedWithoutRetry) {
   S3Options options = direct_->options();
   options.secret_key = "wrong";
   auto store = S3ObjectStore::Open(options).value();
@@ -353,7 +418,7 @@ TEST_F(S3StoreTest, WrongSecretIsPermissionDeniedWithoutRetry) {
                                                          ::testing::HasSubstr("SignatureDoesNotMatch")));
 }
 
-TEST_F(S3StoreTest, PrefixIsAppliedToEveryKey) {
+TEST_P(S3StoreTest, PrefixIsAppliedToEveryKey) {
   S3Options options = direct_->options();
   options.prefix = "tenant/a/";
   auto store = S3ObjectStore::Open(options).value();
@@ -367,7 +432,7 @@ TEST_F(S3StoreTest, PrefixIsAppliedToEveryKey) {
   EXPECT_THAT(Keys(*direct_), ::testing::ElementsAre("outside"));
 }
 
-TEST_F(S3StoreTest, DeleteManyBatchesOf1000) {
+TEST_P(S3StoreTest, DeleteManyBatchesOf1000) {
   // Swift deletes ~60 keys/s, so the proxy answers the DeleteObjects calls itself.
   FaultProxy proxy(server_->port(), [](int, const std::string& line) {
     return line.find("?delete=") != std::string::npos ? FaultProxy::Action::kReplyDeleteOk
@@ -384,6 +449,37 @@ TEST_F(S3StoreTest, DeleteManyBatchesOf1000) {
   ASSERT_TRUE(direct_->DeleteMany(std::vector<std::string>{"a", "b"}).ok());
   EXPECT_THAT(Keys(*direct_), ::testing::IsEmpty());
 }
+
+// The bucket travels in the Host header, never in the path, and the server files the
+// objects under that bucket (a path-style store on the same bucket sees them).
+TEST_F(S3VirtualHostTest, BucketOnlyInTheHostAndKeysEscapedInThePath) {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  FaultProxy proxy(server_->port(), [&](int, const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(line);
+    return FaultProxy::Action::kForward;
+  });
+  auto store = Through(proxy);
+  S3Options path_options = server_->BaseOptions();
+  path_options.bucket = direct_->options().bucket;
+  path_options.prefix = "pre fix/";
+  auto path_store = S3ObjectStore::Open(path_options).value();
+  S3Options prefixed = store->options();
+  prefixed.prefix = "pre fix/";
+  store = S3ObjectStore::Open(prefixed).value();
+  ASSERT_TRUE(store->Put("a b/c+d%e", "v").ok());
+  EXPECT_EQ("v", path_store->Get("a b/c+d%e").value());
+  ASSERT_TRUE(store->Copy("a b/c+d%e", "copy").ok());
+  EXPECT_THAT(Keys(*store), ::testing::ElementsAre("a b/c+d%e", "copy"));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_THAT(lines, ::testing::ElementsAre(
+                         "PUT /pre%20fix/a%20b/c%2Bd%25e HTTP/1.1", "PUT /pre%20fix/copy HTTP/1.1",
+                         "GET /?list-type=2&max-keys=1000&prefix=pre%20fix%2F HTTP/1.1"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Addressing, S3StoreTest,
+                         ::testing::Values(Addressing::kPathStyle, Addressing::kVirtualHost), AddressingName);
 
 }  // namespace
 }  // namespace tessera::storage

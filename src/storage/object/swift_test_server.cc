@@ -61,7 +61,8 @@ Result<std::unique_ptr<SwiftTestServer>> SwiftTestServer::Start() {
                  " SWIFT_S3_ACCOUNT_PORT=" + std::to_string(ports[1]) +
                  " SWIFT_S3_CONTAINER_PORT=" + std::to_string(ports[2]) +
                  " SWIFT_S3_OBJECT_PORT=" + std::to_string(ports[3]) +
-                 " SWIFT_S3_MEMCACHE_PORT=" + std::to_string(ports[4]);
+                 " SWIFT_S3_MEMCACHE_PORT=" + std::to_string(ports[4]) +
+                 " SWIFT_S3_STORAGE_DOMAIN=" + kStorageDomain;
   server->running_ = true;  // from here on the destructor stops whatever started
   TESSERA_ASSIGN_OR_RETURN(auto result, RunCommand(server->Script("start")));
   if (result.first != 0) {
@@ -108,6 +109,13 @@ S3Options SwiftTestServer::BaseOptions() const {
   options.path_style = true;
   options.recheck_not_found = true;  // Swift's read-during-overwrite 404 (see S3Options)
   options.request_timeout = std::chrono::seconds(20);
+  return options;
+}
+
+S3Options SwiftTestServer::VirtualHostOptions() const {
+  S3Options options = BaseOptions();
+  options.endpoint = std::string("http://") + kStorageDomain + ":" + std::to_string(port_);
+  options.path_style = false;
   return options;
 }
 

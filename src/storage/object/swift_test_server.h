@@ -14,11 +14,16 @@ namespace tessera::storage::testing {
 /// returns once an authenticated S3 request succeeds (a few seconds); the destructor runs
 /// `swift-s3.sh stop` (by PID) and removes the directory. A failure to start is an error
 /// carrying the script's output, so a test that needs the server fails and says why
-/// (it never skips).
+/// (it never skips). The server takes path-style requests on any host name and
+/// virtual-hosted ones on "<bucket>.s3.localhost" (kStorageDomain).
 /// Thread-safe after Start (NewBucketStore may be called from any thread). Owns the
 /// server processes and the directory.
 class SwiftTestServer {
  public:
+  /// Virtual-hosted buckets are "<bucket>.<kStorageDomain>". curl resolves every
+  /// *.localhost name to loopback itself (no /etc/hosts entry needed).
+  static constexpr const char* kStorageDomain = "s3.localhost";
+
   static Result<std::unique_ptr<SwiftTestServer>> Start();
   /// One server per process, started by the first call and stopped at exit. Later calls
   /// return the same server, or the same start error.
@@ -27,9 +32,12 @@ class SwiftTestServer {
   SwiftTestServer(const SwiftTestServer&) = delete;
   SwiftTestServer& operator=(const SwiftTestServer&) = delete;
 
-  /// Options pointing at this server (path style, test:tester/testing, us-east-1),
-  /// bucket left empty.
+  /// Options pointing at this server: path style, endpoint http://127.0.0.1:<port>,
+  /// test:tester/testing, us-east-1, bucket left empty.
   S3Options BaseOptions() const;
+  /// BaseOptions() with virtual-host addressing: endpoint
+  /// http://s3.localhost:<port>, path_style false.
+  S3Options VirtualHostOptions() const;
   /// A bucket name not used before in this process.
   std::string NewBucketName();
   /// `options` with a new bucket, created on the server, and a store on it.
