@@ -1,12 +1,18 @@
 #include "storage/object/s3_object_store.h"
 
 #include <curl/curl.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -245,6 +251,33 @@ bool IsIpLiteral(std::string_view host) {
   return !host.empty() && host.find_first_not_of("0123456789.") == std::string_view::npos;
 }
 
+// A CA file curl can use: a readable regular file with at least one PEM certificate.
+// Checked by Open so that a wrong path fails at start-up naming the file, not later as a
+// TLS error of the first request.
+Status CheckCaFile(const std::string& path) {
+  const std::string what = "S3: ca_file '" + path + "'";
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found) return Status::InvalidArgument(what + " does not exist");
+  if (ec) return Status::InvalidArgument(what + " cannot be read: " + ec.message());
+  if (status.type() != std::filesystem::file_type::regular) {
+    return Status::InvalidArgument(what + " is not a regular file");
+  }
+  FILE* file = std::fopen(path.c_str(), "r");
+  if (file == nullptr) return Status::InvalidArgument(what + " cannot be read: " + std::strerror(errno));
+  int certificates = 0;
+  while (X509* certificate = PEM_read_X509(file, nullptr, nullptr, nullptr)) {
+    ++certificates;
+    X509_free(certificate);
+  }
+  ERR_clear_error();  // the read that ended the loop left an error on this thread's queue
+  std::fclose(file);
+  if (certificates == 0) {
+    return Status::InvalidArgument(what + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+  }
+  return Status::OK();
+}
+
 // Virtual-host addressing puts the bucket into the host name: it must be a DNS name.
 Status CheckVirtualHostBucket(const std::string& bucket) {
   const bool valid_chars = bucket.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") ==
@@ -316,6 +349,7 @@ Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Open(S3Options options) {
     TESSERA_RETURN_IF_ERROR(s3::CheckVirtualHostBucket(options.bucket));
   }
   if (!options.prefix.empty()) TESSERA_RETURN_IF_ERROR(ValidateObjectPrefix(options.prefix));
+  if (!options.ca_file.empty()) TESSERA_RETURN_IF_ERROR(s3::CheckCaFile(options.ca_file));
   auto store = std::unique_ptr<S3ObjectStore>(new S3ObjectStore(std::move(options)));
   store->scheme_ = scheme;
   store->host_ = host;
@@ -404,8 +438,19 @@ Result<Response> S3ObjectStore::ExecuteOnce(const Request& request) {
     std::string message = request.what + ": " + curl_easy_strerror(code);
     if (error_buffer[0] != '\0') message += std::string(" (") + error_buffer + ")";
     if (s3::RetryableCurl(code)) return Status::Unavailable(message);
-    if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE) {
-      return Status::FailedPrecondition(message);
+    // Certificate problems are configuration problems: a retry cannot help.
+    if (code == CURLE_PEER_FAILED_VERIFICATION) {
+      return Status::FailedPrecondition(
+          message + "; the TLS certificate of " + (options_.path_style ? host_ : options_.bucket + "." + host_) +
+          " was not accepted (trusted CAs: " +
+          (options_.ca_file.empty() ? "the system store" : "ca_file '" + options_.ca_file + "'") +
+          "): set ca_file (object_store.ca_file) to the PEM of the CA that signed it, or use a "
+          "host name the certificate names");
+    }
+    if (code == CURLE_SSL_CACERT_BADFILE) {
+      return Status::FailedPrecondition(message + "; could not load " +
+                                        (options_.ca_file.empty() ? "the system CA store"
+                                                                  : "ca_file '" + options_.ca_file + "'"));
     }
     return Status::Internal(message);
   }

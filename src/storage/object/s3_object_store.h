@@ -41,7 +41,10 @@ struct S3Options {
   /// (not an IP address) and a bucket name that is a valid DNS name (lowercase letters,
   /// digits, '-' and '.'); Open rejects other combinations.
   bool path_style = false;
-  /// PEM bundle for HTTPS; empty uses the system CA store.
+  /// PEM file of the CA certificates that HTTPS endpoints are verified against (for a
+  /// private CA); empty uses the system CA store. Open checks that the file can be read
+  /// and holds at least one certificate. Certificates are always verified (peer and host
+  /// name); there is no switch to turn that off.
   std::string ca_file;
   /// Prepended to every key (e.g. "tessera/"); List strips it again. Note that S3's
   /// 1024-byte key limit applies to prefix + key.
@@ -88,7 +91,11 @@ struct S3Options {
 class S3ObjectStore final : public ObjectStore {
  public:
   /// Checks the options (nothing is sent). InvalidArgument for a missing bucket,
-  /// credentials, bad endpoint or part size.
+  /// credentials, bad endpoint or part size, and for a ca_file that cannot be read or
+  /// holds no PEM certificate (the message names the file).
+  /// Requests to an HTTPS endpoint whose certificate does not verify (against ca_file or
+  /// the system store) fail with FailedPrecondition naming the certificate problem; they
+  /// are not retried.
   static Result<std::unique_ptr<S3ObjectStore>> Open(S3Options options);
   ~S3ObjectStore() override;
 
