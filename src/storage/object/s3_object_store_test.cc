@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/object/object_store_test_util.h"
+#include "storage/object/s3_sigv4.h"
 #include "storage/object/swift_test_server.h"
 
 namespace tessera::storage {
@@ -54,6 +55,40 @@ TEST(S3RequestUrl, PathStyleAndVirtualHost) {
             s3::RequestUrl("http", "h:1", "bkt", false, "/k", "partNumber=1&uploadId=x"));
 }
 
+// The "GET Object" example of AWS's SigV4 documentation (header-based auth for S3).
+TEST(S3SignV4, MatchesTheAwsDocumentationExample) {
+  const s3::SigV4Request request{
+      .method = "GET",
+      .host = "examplebucket.s3.amazonaws.com",
+      .path = "/test.txt",
+      .query = "",
+      .headers = {"Range: bytes=0-9",
+                  "x-amz-content-sha256:  e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      .payload_hash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"};
+  std::tm tm{};
+  tm.tm_year = 2013 - 1900;
+  tm.tm_mon = 4;
+  tm.tm_mday = 24;
+  const auto now = std::chrono::system_clock::from_time_t(timegm(&tm));
+  EXPECT_THAT(s3::SignV4(request, {.access_key = "AKIAIOSFODNN7EXAMPLE",
+                                   .secret_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                                   .region = "us-east-1"},
+                         now),
+              ::testing::ElementsAre(
+                  "Host: examplebucket.s3.amazonaws.com", "X-Amz-Date: 20130524T000000Z",
+                  "Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/"
+                  "aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+                  "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"));
+}
+
+TEST(S3SignV4, DetectsHeadersCurlWouldMisorder) {
+  EXPECT_TRUE(s3::CurlMisordersHeaders({"x-amz-copy-source: /b/k", "x-amz-copy-source-range: bytes=0-1"}));
+  EXPECT_TRUE(s3::CurlMisordersHeaders({"X-Amz-Copy-Source-If-Match: \"e\"", "x-amz-copy-source: /b/k"}));
+  EXPECT_FALSE(s3::CurlMisordersHeaders({"x-amz-copy-source: /b/k", "x-amz-content-sha256: x"}));
+  EXPECT_FALSE(s3::CurlMisordersHeaders({"x-amz-meta-a: 1", "x-amz-meta-ab: 2"}));  // no '-': sorts right
+  EXPECT_FALSE(s3::CurlMisordersHeaders({}));
+}
+
 TEST(S3Options, OpenRejectsBadOptions) {
   S3Options options;
   options.access_key = "a";
@@ -68,6 +103,14 @@ TEST(S3Options, OpenRejectsBadOptions) {
   EXPECT_EQ(StatusCode::kInvalidArgument, S3ObjectStore::Open(options).status().code());
   options.endpoint = "http://127.0.0.1:9000";
   EXPECT_TRUE(S3ObjectStore::Open(options).ok());
+  options.part_size = (5ULL << 30) + 1;
+  options.multipart_threshold = options.part_size;
+  EXPECT_EQ(StatusCode::kInvalidArgument, S3ObjectStore::Open(options).status().code());
+  options.part_size = 8 << 20;
+  options.copy_part_threshold = (5ULL << 30) + 1;  // CopyObject cannot take such a source
+  Status status = S3ObjectStore::Open(options).status();
+  EXPECT_EQ(StatusCode::kInvalidArgument, status.code());
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("copy_part_threshold"));
 }
 
 TEST(S3Options, VirtualHostNeedsHostNameAndDnsBucket) {
@@ -419,6 +462,77 @@ TEST_P(S3StoreTest, WrongSecretIsPermissionDeniedWithoutRetry) {
                                                          ::testing::HasSubstr("SignatureDoesNotMatch")));
 }
 
+// Copy at copy_part_threshold: a multipart upload of UploadPartCopy ranges (8 MiB parts,
+// not aligned with a multipart source's 5 MiB segments), byte-identical, nothing left over.
+TEST_P(S3StoreTest, LargeCopyIsAMultipartUploadOfCopiedRanges) {
+  S3Options options = direct_->options();
+  options.copy_part_threshold = 16 << 20;
+  options.part_size = 8 << 20;
+  options.multipart_threshold = 64 << 20;  // sources up to 64 MiB in one PUT
+  auto store = S3ObjectStore::Open(options).value();
+  const std::string data = PatternBytes((20 << 20) + 3, 21);
+  ASSERT_TRUE(direct_->Put("src/multipart", data).ok());  // 5 MiB parts
+  ASSERT_TRUE(store->Put("src/single", data).ok());
+  for (const std::string src : {"src/multipart", "src/single"}) {
+    SCOPED_TRACE(src);
+    const uint64_t before = store->requests_sent();
+    Status status = store->Copy(src, src + "/copy");
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    // HEAD, create, 3 part copies, HEAD (source unchanged?), complete
+    EXPECT_EQ(7u, store->requests_sent() - before);
+    Result<std::string> back = direct_->Get(src + "/copy");
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_TRUE(*back == data);
+    EXPECT_EQ(data.size(), direct_->Head(src + "/copy")->size);
+  }
+  // Below the threshold: one CopyObject after the HEAD.
+  ASSERT_TRUE(store->Put("small", PatternBytes(1000, 1)).ok());
+  const uint64_t before = store->requests_sent();
+  ASSERT_TRUE(store->Copy("small", "small/copy").ok());
+  EXPECT_EQ(2u, store->requests_sent() - before);
+  EXPECT_EQ(PatternBytes(1000, 1), direct_->Get("small/copy").value());
+  EXPECT_THAT(direct_->ListMultipartUploads().value(), ::testing::IsEmpty());
+}
+
+TEST_P(S3StoreTest, FailedLargeCopyIsAborted) {
+  ASSERT_TRUE(direct_->Put("src", PatternBytes(11 << 20, 4)).ok());
+  FaultProxy proxy(server_->port(), [](int, const std::string& line) {
+    return line.find("partNumber=2&") != std::string::npos ? FaultProxy::Action::kReply503
+                                                            : FaultProxy::Action::kForward;
+  });
+  S3Options options = Through(proxy, /*max_attempts=*/2)->options();
+  options.copy_part_threshold = 5 << 20;
+  auto store = S3ObjectStore::Open(options).value();
+  Status status = store->Copy("src", "dst");
+  EXPECT_EQ(StatusCode::kUnavailable, status.code()) << status.ToString();
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("UploadPartCopy 2/3"));
+  EXPECT_EQ(2, proxy.faults());
+  EXPECT_THAT(direct_->ListMultipartUploads().value(), ::testing::IsEmpty());
+  EXPECT_EQ(StatusCode::kNotFound, direct_->Head("dst").status().code());
+}
+
+// A source overwritten while its parts are copied fails the copy (Aborted) instead of
+// splicing two versions together; nothing appears at the destination.
+TEST_P(S3StoreTest, LargeCopyOfASourceOverwrittenMidwayIsAborted) {
+  const std::string original = PatternBytes(11 << 20, 5);
+  ASSERT_TRUE(direct_->Put("src", original).ok());
+  std::atomic<bool> overwritten{false};
+  FaultProxy proxy(server_->port(), [&](int, const std::string& line) {
+    if (line.find("partNumber=") != std::string::npos && !overwritten.exchange(true)) {
+      EXPECT_TRUE(direct_->Put("src", PatternBytes(11 << 20, 6)).ok());
+    }
+    return FaultProxy::Action::kForward;
+  });
+  S3Options options = Through(proxy)->options();
+  options.copy_part_threshold = 5 << 20;
+  auto store = S3ObjectStore::Open(options).value();
+  Status status = store->Copy("src", "dst");
+  EXPECT_EQ(StatusCode::kAborted, status.code()) << status.ToString();
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("source changed"));
+  EXPECT_THAT(direct_->ListMultipartUploads().value(), ::testing::IsEmpty());
+  EXPECT_EQ(StatusCode::kNotFound, direct_->Head("dst").status().code());
+}
+
 TEST_P(S3StoreTest, PrefixIsAppliedToEveryKey) {
   S3Options options = direct_->options();
   options.prefix = "tenant/a/";
@@ -475,7 +589,8 @@ TEST_F(S3VirtualHostTest, BucketOnlyInTheHostAndKeysEscapedInThePath) {
   EXPECT_THAT(Keys(*store), ::testing::ElementsAre("a b/c+d%e", "copy"));
   std::lock_guard<std::mutex> lock(mu);
   EXPECT_THAT(lines, ::testing::ElementsAre(
-                         "PUT /pre%20fix/a%20b/c%2Bd%25e HTTP/1.1", "PUT /pre%20fix/copy HTTP/1.1",
+                         "PUT /pre%20fix/a%20b/c%2Bd%25e HTTP/1.1", "HEAD /pre%20fix/a%20b/c%2Bd%25e HTTP/1.1",
+                         "PUT /pre%20fix/copy HTTP/1.1",
                          "GET /?list-type=2&max-keys=1000&prefix=pre%20fix%2F HTTP/1.1"));
 }
 
@@ -503,13 +618,14 @@ class S3TlsTest : public ::testing::Test {
   std::unique_ptr<S3ObjectStore> trusted_;
 };
 
-TEST_F(S3TlsTest, PrivateCaVerifiesBothAddressingsAndUnsignedPayloads) {
+TEST_F(S3TlsTest, PrivateCaVerifiesBothAddressingsUnsignedPayloadsAndPartCopies) {
   EXPECT_THAT(trusted_->options().endpoint, ::testing::StartsWith("https://"));
   S3Options options = server_->VirtualHostOptions();
   options.bucket = trusted_->options().bucket;
   options.unsigned_payload = true;  // TLS protects the body; the payload is not hashed
   options.multipart_threshold = 5 << 20;
   options.part_size = 5 << 20;
+  options.copy_part_threshold = 5 << 20;  // UploadPartCopy, signed by s3_sigv4
   auto vhost = S3ObjectStore::Open(options).value();
   const std::string big = PatternBytes((6 << 20) + 5, 11);
   ASSERT_TRUE(vhost->Put("small", "over tls").ok());
@@ -517,6 +633,9 @@ TEST_F(S3TlsTest, PrivateCaVerifiesBothAddressingsAndUnsignedPayloads) {
   EXPECT_EQ("over tls", trusted_->Get("small").value());
   EXPECT_TRUE(trusted_->Get("big").value() == big);
   EXPECT_EQ(big.substr(5 << 20), vhost->GetRange("big", 5 << 20, std::nullopt).value());
+  Status copied = vhost->Copy("big", "big/copy");
+  ASSERT_TRUE(copied.ok()) << copied.ToString();
+  EXPECT_TRUE(trusted_->Get("big/copy").value() == big);
 }
 
 // The system store does not know the test CA: the first request fails at once, says it
