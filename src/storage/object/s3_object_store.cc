@@ -222,6 +222,7 @@ S3Options S3Options::FromConfig(const config::Config& config) {
   }
   options.access_key = config.GetString("object_store.access_key");
   options.secret_key = config.GetString("object_store.secret_key");
+  options.session_token = config.GetString("object_store.session_token");
   options.path_style = config.GetBool("object_store.path_style");
   options.ca_file = config.GetString("object_store.ca_file");
   options.prefix = config.GetString("object_store.prefix");

@@ -80,7 +80,8 @@ struct S3Options {
   bool recheck_not_found = false;
 
   /// The object_store section (endpoint, bucket, region, access_key, secret_key,
-  /// path_style, ca_file, prefix, request_timeout); other fields keep their defaults.
+  /// session_token, path_style, ca_file, prefix, request_timeout); other fields keep their
+  /// defaults.
   static S3Options FromConfig(const config::Config& config);
 };
 

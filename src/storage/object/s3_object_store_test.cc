@@ -19,6 +19,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/config.h"
 #include "storage/object/object_store_test_util.h"
 #include "storage/object/s3_sigv4.h"
 #include "storage/object/swift_test_server.h"
@@ -113,6 +114,30 @@ TEST(S3Options, OpenRejectsBadOptions) {
   EXPECT_THAT(status.message(), ::testing::HasSubstr("copy_part_threshold"));
 }
 
+TEST(S3Options, FromConfigReadsTheObjectStoreSection) {
+  config::Config config;
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"object_store.endpoint", "https://s3.example.com"}, {"object_store.bucket", "b"},
+           {"object_store.region", "eu-west-1"},                {"object_store.access_key", "a"},
+           {"object_store.secret_key", "s"},                    {"object_store.session_token", "t"},
+           {"object_store.path_style", "true"},                 {"object_store.ca_file", "ca.pem"},
+           {"object_store.prefix", "p/"},                       {"object_store.request_timeout", "5s"}}) {
+    ASSERT_TRUE(config.Set(key, value).ok()) << key;
+  }
+  const S3Options options = S3Options::FromConfig(config);
+  EXPECT_EQ("https://s3.example.com", options.endpoint);
+  EXPECT_EQ("b", options.bucket);
+  EXPECT_EQ("eu-west-1", options.region);
+  EXPECT_EQ("a", options.access_key);
+  EXPECT_EQ("s", options.secret_key);
+  EXPECT_EQ("t", options.session_token);
+  EXPECT_TRUE(options.path_style);
+  EXPECT_EQ("ca.pem", options.ca_file);
+  EXPECT_EQ("p/", options.prefix);
+  EXPECT_EQ(std::chrono::milliseconds(5000), options.request_timeout);
+  EXPECT_EQ(5ULL << 30, options.copy_part_threshold);  // not configurable
+}
+
 TEST(S3Options, VirtualHostNeedsHostNameAndDnsBucket) {
   S3Options options;
   options.access_key = "a";
@@ -178,6 +203,11 @@ class FaultProxy {
   int requests() const { return next_index_.load(); }
   int answered_deletes() const { return bodies_.load(); }
   int max_body_keys() const { return max_body_keys_.load(); }
+  // The request line and headers of every request so far, in arrival order.
+  std::vector<std::string> heads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return heads_;
+  }
 
  private:
   void AcceptLoop() {
@@ -225,6 +255,10 @@ class FaultProxy {
     }
     std::string head = buffer.substr(0, head_end + 2);  // through the last header's CRLF
     std::string body = buffer.substr(head_end + 4);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      heads_.push_back(head);
+    }
     const std::string lower = Lower(head);
     size_t content_length = 0;
     if (size_t at = lower.find("\r\ncontent-length:"); at != std::string::npos) {
@@ -304,6 +338,7 @@ class FaultProxy {
   std::thread acceptor_;
   std::mutex mu_;
   std::vector<std::thread> handlers_;  // guarded by mu_
+  std::vector<std::string> heads_;     // guarded by mu_
 };
 
 // ---- Tests against Swift ----------------------------------------------------------------
@@ -531,6 +566,31 @@ TEST_P(S3StoreTest, LargeCopyOfASourceOverwrittenMidwayIsAborted) {
   EXPECT_THAT(status.message(), ::testing::HasSubstr("source changed"));
   EXPECT_THAT(direct_->ListMultipartUploads().value(), ::testing::IsEmpty());
   EXPECT_EQ(StatusCode::kNotFound, direct_->Head("dst").status().code());
+}
+
+// The session token travels as x-amz-security-token and is covered by the signature, both
+// curl's and s3_sigv4's (UploadPartCopy). Swift ignores the token itself but checks the
+// signature over every signed header.
+TEST_P(S3StoreTest, SessionTokenIsSentAndSigned) {
+  FaultProxy proxy(server_->port(), [](int, const std::string&) { return FaultProxy::Action::kForward; });
+  S3Options options = Through(proxy)->options();
+  options.session_token = "FwoGZXIvYXdzEXAMPLE/token+=";
+  options.copy_part_threshold = 5 << 20;
+  auto store = S3ObjectStore::Open(options).value();
+  ASSERT_TRUE(store->Put("k", PatternBytes(6 << 20, 8)).ok());
+  Status copied = store->Copy("k", "k2");
+  ASSERT_TRUE(copied.ok()) << copied.ToString();
+  EXPECT_TRUE(direct_->Get("k2").value() == PatternBytes(6 << 20, 8));
+  const std::vector<std::string> heads = proxy.heads();
+  ASSERT_FALSE(heads.empty());
+  int part_copies = 0;
+  for (const std::string& head : heads) {
+    SCOPED_TRACE(head);
+    EXPECT_THAT(head, ::testing::HasSubstr("x-amz-security-token: FwoGZXIvYXdzEXAMPLE/token+=\r\n"));
+    EXPECT_THAT(head, ::testing::ContainsRegex("SignedHeaders=[a-z0-9;-]*x-amz-security-token"));
+    if (head.find("x-amz-copy-source-range:") != std::string::npos) ++part_copies;
+  }
+  EXPECT_EQ(2, part_copies);
 }
 
 TEST_P(S3StoreTest, PrefixIsAppliedToEveryKey) {
