@@ -385,7 +385,7 @@ Result<Response> S3ObjectStore::ExecuteOnce(const Request& request) {
     // Certificate problems are configuration problems: a retry cannot help.
     if (code == CURLE_PEER_FAILED_VERIFICATION) {
       return Status::FailedPrecondition(
-          message + "; the TLS certificate of " + (options_.path_style ? host_ : options_.bucket + "." + host_) +
+          message + "; the TLS certificate of " + s3::RequestHost(host_, options_.bucket, options_.path_style) +
           " was not accepted (trusted CAs: " +
           (options_.ca_file.empty() ? "the system store" : "ca_file '" + options_.ca_file + "'") +
           "): set ca_file (object_store.ca_file) to the PEM of the CA that signed it, or use a "
