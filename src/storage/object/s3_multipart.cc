@@ -1,7 +1,7 @@
 // S3ObjectStore's multipart uploads: Put of a large object (UploadPart of slices of the
-// caller's bytes) and Copy of a large object (UploadPartCopy of byte ranges of the source,
-// server-side), both through MultipartUpload, which aborts the upload on any failure;
-// and ListMultipartUploads.
+// caller's bytes) and Copy of a large object (UploadPart of ranged GETs of the source),
+// both through MultipartUpload, which aborts the upload on any failure; and
+// ListMultipartUploads.
 
 #include <algorithm>
 #include <atomic>
@@ -152,24 +152,29 @@ Status S3ObjectStore::CopyMultipart(const std::string& full_src, const std::stri
   const std::string label = internal::QuoteKey(full_src) + " -> " + internal::QuoteKey(full_dst);
   return MultipartUpload(full_dst, parts, source.size,
                          [&](size_t part, const std::string& upload_id) -> Result<std::string> {
+    // Through this node: a ranged GET of the part, then UploadPart. (UploadPartCopy would
+    // keep the bytes on the server, but curl before 8.10 signs its x-amz-copy-source-range
+    // header in the wrong order, curl PR #14370, and Tessera leaves SigV4 to curl.)
     const uint64_t first = part * part_size;
-    const uint64_t last = std::min(source.size, first + part_size) - 1;
-    const std::string range = "bytes=" + std::to_string(first) + "-" + std::to_string(last);
+    const uint64_t length = std::min(source.size, first + part_size) - first;
+    const std::string range = "bytes " + std::to_string(first) + "-" + std::to_string(first + length - 1);
+    TESSERA_ASSIGN_OR_RETURN(std::string bytes,
+                             GetRange(std::string_view(full_src).substr(options_.prefix.size()), first, length));
+    if (bytes.size() != length) {
+      return Status::Aborted("S3 Copy " + label + ": the source shrank during the copy (" + range + " gave " +
+                             std::to_string(bytes.size()) + " bytes)");
+    }
     Request request;
     request.method = "PUT";
     request.resource = resource;
     request.query = "partNumber=" + std::to_string(part + 1) + "&" + s3::QueryParam("uploadId", upload_id);
-    request.body = std::string_view();
-    request.headers.push_back("x-amz-copy-source: " + CopySource(full_src));
-    request.headers.push_back("x-amz-copy-source-range: " + range);
-    request.error_in_200 = true;
-    request.what = "S3 UploadPartCopy " + PartLabel(part, parts) + " " + label + " " + range;
+    request.body = bytes;
+    request.sign_body = !options_.unsigned_payload;
+    request.what = "S3 UploadPart " + PartLabel(part, parts) + " of Copy " + label + " (" + range + ")";
     TESSERA_ASSIGN_OR_RETURN(Response response, Execute(request));
     if (!s3::Is2xx(response)) return s3::ErrorStatus(response, request.what);
-    auto xml = s3::ParseXml(response.body);
-    if (!xml.ok()) return xml.status().WithContext(request.what);
-    std::string etag = (*xml)->ChildText("ETag");
-    if (etag.empty()) return Status::DataLoss(request.what + ": no ETag in the CopyPartResult");
+    std::string etag = response.Header("etag");
+    if (etag.empty()) return Status::DataLoss(request.what + ": no ETag in the response");
     return etag;
   }, [&]() -> Status {
     // Every part came from the version Copy looked at only if the source still has its

@@ -22,7 +22,6 @@
 #include "common/thread_pool.h"
 #include "storage/object/curl_pool.h"
 #include "storage/object/s3_request.h"
-#include "storage/object/s3_sigv4.h"
 #include "storage/object/s3_xml.h"
 
 namespace tessera::storage {
@@ -348,28 +347,10 @@ Result<Response> S3ObjectStore::ExecuteOnce(const Request& request) {
   lines.push_back("x-amz-content-sha256: " + payload_hash);
   if (request.body) lines.push_back("Content-Type: application/octet-stream");
   if (!options_.session_token.empty()) lines.push_back("x-amz-security-token: " + options_.session_token);
-  if (s3::CurlMisordersHeaders(lines)) {
-    // curl < 8.10 would sign these headers in the wrong order (see s3_sigv4.h).
-    const std::string host = s3::RequestHost(host_, options_.bucket, options_.path_style);
-    const std::string path = s3::RequestPath(options_.bucket, options_.path_style, request.resource);
-    const s3::SigV4Request to_sign{.method = request.method,
-                                   .host = host,
-                                   .path = path,
-                                   .query = request.query,
-                                   .headers = lines,
-                                   .payload_hash = payload_hash};
-    for (std::string& line : s3::SignV4(to_sign, {.access_key = options_.access_key,
-                                                  .secret_key = options_.secret_key,
-                                                  .region = options_.region},
-                                        std::chrono::system_clock::now())) {
-      lines.push_back(std::move(line));
-    }
-  } else {
-    curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4_.c_str());
-    // USERNAME/PASSWORD separately: access keys may contain ':' (Swift's "account:user").
-    curl_easy_setopt(curl, CURLOPT_USERNAME, options_.access_key.c_str());
-    curl_easy_setopt(curl, CURLOPT_PASSWORD, options_.secret_key.c_str());
-  }
+  curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4_.c_str());
+  // USERNAME/PASSWORD separately: access keys may contain ':' (Swift's "account:user").
+  curl_easy_setopt(curl, CURLOPT_USERNAME, options_.access_key.c_str());
+  curl_easy_setopt(curl, CURLOPT_PASSWORD, options_.secret_key.c_str());
   for (const std::string& line : lines) headers = curl_slist_append(headers, line.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 

@@ -59,9 +59,10 @@ struct S3Options {
   /// 5 GiB (the last part may be smaller). Grown in whole MiB for an object that would
   /// otherwise need more than S3's 10000 parts.
   uint64_t part_size = 16ULL << 20;
-  /// Copy of a source of at least this many bytes is a multipart upload of UploadPartCopy
-  /// parts of part_size (server-side, like CopyObject) instead of one CopyObject, which S3
-  /// limits to 5 GiB sources. At most 5 GiB; lowered only by tests.
+  /// Copy of a source of at least this many bytes is a multipart upload of parts of
+  /// part_size, each read with a ranged GET (through this node: curl 7.88 cannot sign
+  /// UploadPartCopy), instead of one CopyObject, which S3 limits to 5 GiB sources. At most
+  /// 5 GiB; lowered only by tests.
   uint64_t copy_part_threshold = 5ULL << 30;
   /// Parts uploaded at once (threads of the upload pool).
   size_t upload_concurrency = 4;
@@ -90,8 +91,8 @@ struct S3Options {
 /// explicitly as x-amz-content-sha256. Connections are reused through a pool of curl
 /// handles. Put switches to a parallel multipart upload at options.multipart_threshold
 /// and aborts the upload on any failure. Copy looks at the source first (HEAD: a missing
-/// source is NotFound before anything is written) and copies server-side: CopyObject, or
-/// at options.copy_part_threshold a parallel multipart upload of UploadPartCopy ranges,
+/// source is NotFound before anything is written): CopyObject (server-side), or at
+/// options.copy_part_threshold a parallel multipart upload of ranged GETs of the source,
 /// aborted on any failure and when the source's ETag changed while the parts were copied
 /// (Aborted: the parts may mix two versions; an overwrite with identical bytes is not
 /// noticed, nor needs to be). Errors: 404 NotFound, 416 OutOfRange,

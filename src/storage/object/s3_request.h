@@ -23,7 +23,7 @@ struct Request {
   std::vector<std::string> headers;      // "Name: value"
   std::optional<std::string_view> body;  // set for PUT/POST (may be empty); not owned
   bool sign_body = true;                 // hash the body (else UNSIGNED-PAYLOAD)
-  bool error_in_200 = false;             // CopyObject/UploadPartCopy/CompleteMultipartUpload quirk
+  bool error_in_200 = false;             // CopyObject/CompleteMultipartUpload quirk
   std::string what;                      // for messages: "S3 PUT \"key\""
 };
 

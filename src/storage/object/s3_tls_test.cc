@@ -47,7 +47,7 @@ TEST_F(S3TlsTest, PrivateCaVerifiesBothAddressingsUnsignedPayloadsAndPartCopies)
   options.unsigned_payload = true;  // TLS protects the body; the payload is not hashed
   options.multipart_threshold = 5 << 20;
   options.part_size = 5 << 20;
-  options.copy_part_threshold = 5 << 20;  // UploadPartCopy, signed by s3_sigv4
+  options.copy_part_threshold = 5 << 20;  // a multipart copy
   auto vhost = S3ObjectStore::Open(options).value();
   const std::string big = PatternBytes((6 << 20) + 5, 11);
   ASSERT_TRUE(vhost->Put("small", "over tls").ok());
