@@ -14,7 +14,7 @@ packages=(
   libsqlite3-dev
   libnats-dev nats-server
   libcurl4-openssl-dev libssl-dev libexpat1-dev libcpp-httplib-dev
-  python3-swift curl memcached
+  python3-swift curl memcached openssl
   etcd-server libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
 )
 

@@ -52,10 +52,16 @@ constexpr KeySpec kKeys[] = {
      .doc = "S3 access key id."},
     {.section = "object_store", .key = "secret_key", .type = kString, .default_value = "",
      .doc = "S3 secret access key.", .secret = true},
+    {.section = "object_store", .key = "session_token", .type = kString, .default_value = "",
+     .doc = "S3 session token of temporary (STS) credentials, sent as x-amz-security-token "
+            "(empty: none).",
+     .secret = true},
     {.section = "object_store", .key = "path_style", .type = kBool, .default_value = "false",
-     .doc = "Use path-style S3 URLs (MinIO and most self-hosted servers)."},
+     .doc = "Use path-style S3 URLs (MinIO and most self-hosted servers); false puts the bucket "
+            "in the host name, which needs a DNS name (not an IP address) in the endpoint."},
     {.section = "object_store", .key = "ca_file", .type = kString, .default_value = "",
-     .doc = "PEM file of CA certificates for the S3 endpoint (empty: system store)."},
+     .doc = "PEM file of the CA certificates an https S3 endpoint is verified against (empty: "
+            "the system store); checked at start."},
     {.section = "object_store", .key = "prefix", .type = kString, .default_value = "",
      .doc = "Key prefix under which Tessera stores its objects."},
     {.section = "object_store", .key = "request_timeout", .type = kDuration,

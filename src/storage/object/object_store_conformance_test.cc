@@ -84,13 +84,20 @@ class FaultInjectingStoreFactory {
 };
 
 #ifdef TESSERA_CONFORMANCE_S3
-// S3 on the shared Swift s3api server, a fresh bucket per test. Multipart kicks in at
+// S3 on a shared Swift s3api server, a fresh bucket per test. Multipart kicks in at
 // 5 MiB (Swift's minimum part size), so LargeObject goes through a 2-part upload.
+// kTls picks the HTTPS server (verified against its throwaway CA); kVirtualHost
+// addresses the bucket as <bucket>.s3.localhost instead of in the path.
+enum S3Flavor { kPathStyle = 0, kVirtualHost = 1, kTls = 2 };
+
+template <int kFlavor>
 class S3StoreFactory {
  public:
   Result<ObjectStore*> Create(const fs::path&) {
-    TESSERA_ASSIGN_OR_RETURN(testing::SwiftTestServer * server, testing::SwiftTestServer::Shared());
-    S3Options options = server->BaseOptions();
+    TESSERA_ASSIGN_OR_RETURN(testing::SwiftTestServer * server,
+                             (kFlavor & kTls) ? testing::SwiftTestServer::SharedTls()
+                                              : testing::SwiftTestServer::Shared());
+    S3Options options = (kFlavor & kVirtualHost) ? server->VirtualHostOptions() : server->BaseOptions();
     options.multipart_threshold = 5 << 20;
     options.part_size = 5 << 20;
     TESSERA_ASSIGN_OR_RETURN(store_, server->NewBucketStore(options));
@@ -104,10 +111,13 @@ class S3StoreFactory {
 
 // Every implementation the suite runs against. This file is compiled twice: into
 // storage_object_test (the embedded stores; ctest runs each case as its own process) and,
-// with TESSERA_CONFORMANCE_S3, into storage_object_s3_test, which ctest runs as one
-// process so that all S3 cases share one Swift server (a start costs seconds).
+// with TESSERA_CONFORMANCE_S3, into storage_object_s3_test, which ctest runs as a few
+// processes (split by gtest filter: path style, virtual host, TLS) so that the cases of
+// each share one Swift server (a start costs seconds).
 #ifdef TESSERA_CONFORMANCE_S3
-using Implementations = ::testing::Types<S3StoreFactory>;
+using Implementations =
+    ::testing::Types<S3StoreFactory<kPathStyle>, S3StoreFactory<kVirtualHost>, S3StoreFactory<kTls>,
+                     S3StoreFactory<kTls | kVirtualHost>>;
 #else
 using Implementations = ::testing::Types<MemoryStoreFactory, LocalStoreFactory, DiskCacheStoreFactory,
                                          FaultInjectingStoreFactory>;
@@ -122,7 +132,10 @@ class FactoryNames {
     if constexpr (std::is_same_v<T, DiskCacheStoreFactory>) return "DiskCacheOverMemory";
     if constexpr (std::is_same_v<T, FaultInjectingStoreFactory>) return "FaultInjectingOverMemory";
 #ifdef TESSERA_CONFORMANCE_S3
-    if constexpr (std::is_same_v<T, S3StoreFactory>) return "S3";
+    if constexpr (std::is_same_v<T, S3StoreFactory<kPathStyle>>) return "S3";
+    if constexpr (std::is_same_v<T, S3StoreFactory<kVirtualHost>>) return "S3VirtualHost";
+    if constexpr (std::is_same_v<T, S3StoreFactory<kTls>>) return "S3Tls";
+    if constexpr (std::is_same_v<T, S3StoreFactory<kTls | kVirtualHost>>) return "S3TlsVirtualHost";
 #endif
     return "Unnamed";
   }

@@ -1,13 +1,18 @@
 #include "storage/object/s3_object_store.h"
 
 #include <curl/curl.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
-#include <map>
+#include <filesystem>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -16,34 +21,11 @@
 #include "common/logging.h"
 #include "common/thread_pool.h"
 #include "storage/object/curl_pool.h"
+#include "storage/object/s3_request.h"
 #include "storage/object/s3_xml.h"
 
 namespace tessera::storage {
 namespace s3 {
-
-// One HTTP exchange. `resource` is "" (the bucket) or "/" + UriEncode(full key, true);
-// `query` is already canonical: sorted by name, encoded, every parameter written
-// "name=value" (curl 7.88 signs the query string exactly as given).
-struct Request {
-  const char* method = "GET";
-  std::string resource;
-  std::string query;
-  std::vector<std::string> headers;
-  std::optional<std::string_view> body;  // set for PUT/POST (may be empty)
-  bool sign_body = true;                 // hash the body (else UNSIGNED-PAYLOAD)
-  bool error_in_200 = false;             // CopyObject/CompleteMultipartUpload quirk
-  std::string what;                      // for messages: "PUT \"key\""
-};
-
-struct Response {
-  long status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // lowercase names
-  std::string Header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? std::string() : it->second;
-  }
-};
 
 std::string UriEncode(std::string_view text, bool keep_slash) {
   static const char kHex[] = "0123456789ABCDEF";
@@ -59,6 +41,23 @@ std::string UriEncode(std::string_view text, bool keep_slash) {
     }
   }
   return out;
+}
+
+std::string RequestHost(std::string_view host, std::string_view bucket, bool path_style) {
+  return path_style ? std::string(host) : std::string(bucket) + "." + std::string(host);
+}
+
+std::string RequestPath(std::string_view bucket, bool path_style, std::string_view resource) {
+  if (path_style) return "/" + std::string(bucket) + std::string(resource);
+  return resource.empty() ? "/" : std::string(resource);
+}
+
+std::string RequestUrl(std::string_view scheme, std::string_view host, std::string_view bucket,
+                       bool path_style, std::string_view resource, std::string_view query) {
+  std::string url = std::string(scheme) + "://" + RequestHost(host, bucket, path_style) +
+                    RequestPath(bucket, path_style, resource);
+  if (!query.empty()) url.append("?").append(query);
+  return url;
 }
 
 namespace {
@@ -100,6 +99,25 @@ constexpr std::string_view kEmptySha256 =
 // InvalidArgument here (Swift s3api answers 500 to a malformed token).
 constexpr std::string_view kTokenPrefix = "s3:";
 
+bool RetryableCurl(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_WEIRD_SERVER_REPLY:
+      return true;
+    default:
+      return false;
+  }
+}
+
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   static_cast<std::string*>(user)->append(data, size * count);
   return size * count;
@@ -125,10 +143,6 @@ size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
-std::string StripQuotes(std::string etag) {
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
-  return etag;
-}
 
 // "2024-01-02T03:04:05.000Z" (ListObjectsV2) to a time point; epoch if unparsable.
 std::chrono::system_clock::time_point ParseIso8601(const std::string& text) {
@@ -143,86 +157,53 @@ std::chrono::system_clock::time_point ParseIso8601(const std::string& text) {
   return std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(millis);
 }
 
-struct S3Error {
-  std::string code;
-  std::string message;
-};
 
-S3Error ParseError(const std::string& body) {
-  S3Error error;
-  if (body.empty()) return error;
-  Result<std::unique_ptr<XmlElement>> root = ParseXml(body);
-  if (!root.ok() || (*root)->name != "Error") return error;
-  error.code = (*root)->ChildText("Code");
-  error.message = (*root)->ChildText("Message");
-  return error;
+
+// "host[:port]" names the host by an IP address ("127.0.0.1:9000", "[::1]:9000").
+bool IsIpLiteral(std::string_view host) {
+  if (host.starts_with("[")) return true;
+  host = host.substr(0, host.rfind(':'));
+  return !host.empty() && host.find_first_not_of("0123456789.") == std::string_view::npos;
 }
 
-bool RetryableCode(const std::string& code) {
-  return code == "InternalError" || code == "SlowDown" || code == "ServiceUnavailable" ||
-         code == "RequestTimeout" || code == "RequestTimeTooSkewed" || code == "Throttling";
+// A CA file curl can use: a readable regular file with at least one PEM certificate.
+// Checked by Open so that a wrong path fails at start-up naming the file, not later as a
+// TLS error of the first request.
+Status CheckCaFile(const std::string& path) {
+  const std::string what = "S3: ca_file '" + path + "'";
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found) return Status::InvalidArgument(what + " does not exist");
+  if (ec) return Status::InvalidArgument(what + " cannot be read: " + ec.message());
+  if (status.type() != std::filesystem::file_type::regular) {
+    return Status::InvalidArgument(what + " is not a regular file");
+  }
+  FILE* file = std::fopen(path.c_str(), "r");
+  if (file == nullptr) return Status::InvalidArgument(what + " cannot be read: " + std::strerror(errno));
+  int certificates = 0;
+  while (X509* certificate = PEM_read_X509(file, nullptr, nullptr, nullptr)) {
+    ++certificates;
+    X509_free(certificate);
+  }
+  ERR_clear_error();  // the read that ended the loop left an error on this thread's queue
+  std::fclose(file);
+  if (certificates == 0) {
+    return Status::InvalidArgument(what + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+  }
+  return Status::OK();
 }
 
-bool RetryableHttp(const Response& response) {
-  if (response.status >= 500 || response.status == 429) return true;
-  if (response.status == 400) {
-    const std::string code = ParseError(response.body).code;
-    return code == "RequestTimeout";
+// Virtual-host addressing puts the bucket into the host name: it must be a DNS name.
+Status CheckVirtualHostBucket(const std::string& bucket) {
+  const bool valid_chars = bucket.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") ==
+                           std::string::npos;
+  if (!valid_chars || bucket.front() == '.' || bucket.front() == '-' || bucket.back() == '.' ||
+      bucket.back() == '-' || bucket.find("..") != std::string::npos || bucket.size() > 63) {
+    return Status::InvalidArgument("S3: bucket '" + bucket +
+                                   "' is not a valid DNS name, which virtual-host addressing "
+                                   "needs; set path_style");
   }
-  return false;
-}
-
-bool RetryableCurl(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_WEIRD_SERVER_REPLY:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// The Status for a final non-2xx response.
-Status ErrorStatus(const Response& response, const std::string& what) {
-  const S3Error error = ParseError(response.body);
-  std::string message = what + ": HTTP " + std::to_string(response.status);
-  if (!error.code.empty()) message += " " + error.code;
-  if (!error.message.empty()) message += ": " + error.message;
-  switch (response.status) {
-    case 404:
-      return Status::NotFound(message);
-    case 416:
-      return Status::OutOfRange(message);
-    case 401:
-    case 403:
-      return Status::PermissionDenied(message);
-    case 409:
-    case 412:
-      return Status::FailedPrecondition(message);
-    default:
-      break;
-  }
-  if (response.status >= 500 || response.status == 429 || RetryableCode(error.code)) {
-    return Status::Unavailable(message);
-  }
-  if (error.code == "InvalidAccessKeyId" || error.code == "SignatureDoesNotMatch" ||
-      error.code == "AccessDenied" || error.code == "ExpiredToken") {
-    return Status::PermissionDenied(message);
-  }
-  return Status::InvalidArgument(message);
-}
-
-std::string QueryParam(std::string_view name, std::string_view value) {
-  return std::string(name) + "=" + UriEncode(value, false);
+  return Status::OK();
 }
 
 }  // namespace
@@ -240,6 +221,7 @@ S3Options S3Options::FromConfig(const config::Config& config) {
   }
   options.access_key = config.GetString("object_store.access_key");
   options.secret_key = config.GetString("object_store.secret_key");
+  options.session_token = config.GetString("object_store.session_token");
   options.path_style = config.GetBool("object_store.path_style");
   options.ca_file = config.GetString("object_store.ca_file");
   options.prefix = config.GetString("object_store.prefix");
@@ -256,6 +238,15 @@ Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Open(S3Options options) {
   if (options.part_size < (5ULL << 20)) {
     return Status::InvalidArgument("S3: part_size " + std::to_string(options.part_size) +
                                    " is below S3's minimum of 5 MiB");
+  }
+  constexpr uint64_t kMaxPart = 5ULL << 30;  // S3's largest part and CopyObject source
+  if (options.part_size > kMaxPart) {
+    return Status::InvalidArgument("S3: part_size " + std::to_string(options.part_size) +
+                                   " is above S3's maximum of 5 GiB");
+  }
+  if (options.copy_part_threshold > kMaxPart) {
+    return Status::InvalidArgument("S3: copy_part_threshold " + std::to_string(options.copy_part_threshold) +
+                                   " is above 5 GiB, the largest source S3's CopyObject takes");
   }
   if (options.multipart_threshold < options.part_size) {
     return Status::InvalidArgument("S3: multipart_threshold must be >= part_size");
@@ -274,7 +265,16 @@ Result<std::unique_ptr<S3ObjectStore>> S3ObjectStore::Open(S3Options options) {
     return Status::InvalidArgument("S3: endpoint '" + options.endpoint +
                                    "' must be http(s)://host[:port] without a path");
   }
+  if (!options.path_style) {
+    if (s3::IsIpLiteral(host)) {
+      return Status::InvalidArgument("S3: endpoint '" + options.endpoint +
+                                     "' is an IP address; virtual-host addressing needs a host "
+                                     "name (<bucket>.<host>): set path_style or use a DNS name");
+    }
+    TESSERA_RETURN_IF_ERROR(s3::CheckVirtualHostBucket(options.bucket));
+  }
   if (!options.prefix.empty()) TESSERA_RETURN_IF_ERROR(ValidateObjectPrefix(options.prefix));
+  if (!options.ca_file.empty()) TESSERA_RETURN_IF_ERROR(s3::CheckCaFile(options.ca_file));
   auto store = std::unique_ptr<S3ObjectStore>(new S3ObjectStore(std::move(options)));
   store->scheme_ = scheme;
   store->host_ = host;
@@ -290,16 +290,8 @@ S3ObjectStore::S3ObjectStore(S3Options options)
 S3ObjectStore::~S3ObjectStore() = default;
 
 std::string S3ObjectStore::Url(const Request& request) const {
-  std::string url = scheme_ + "://";
-  if (options_.path_style) {
-    url += host_ + "/" + options_.bucket;
-  } else {
-    url += options_.bucket + "." + host_;
-  }
-  url += request.resource;
-  if (url.ends_with("://" + options_.bucket + "." + host_)) url += "/";
-  if (!request.query.empty()) url += "?" + request.query;
-  return url;
+  return s3::RequestUrl(scheme_, host_, options_.bucket, options_.path_style, request.resource,
+                        request.query);
 }
 
 Result<Response> S3ObjectStore::ExecuteOnce(const Request& request) {
@@ -310,10 +302,6 @@ Result<Response> S3ObjectStore::ExecuteOnce(const Request& request) {
   const std::string url = Url(request);
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4_.c_str());
-  // USERNAME/PASSWORD separately: access keys may contain ':' (Swift's "account:user").
-  curl_easy_setopt(curl, CURLOPT_USERNAME, options_.access_key.c_str());
-  curl_easy_setopt(curl, CURLOPT_PASSWORD, options_.secret_key.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -359,6 +347,10 @@ Result<Response> S3ObjectStore::ExecuteOnce(const Request& request) {
   lines.push_back("x-amz-content-sha256: " + payload_hash);
   if (request.body) lines.push_back("Content-Type: application/octet-stream");
   if (!options_.session_token.empty()) lines.push_back("x-amz-security-token: " + options_.session_token);
+  curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4_.c_str());
+  // USERNAME/PASSWORD separately: access keys may contain ':' (Swift's "account:user").
+  curl_easy_setopt(curl, CURLOPT_USERNAME, options_.access_key.c_str());
+  curl_easy_setopt(curl, CURLOPT_PASSWORD, options_.secret_key.c_str());
   for (const std::string& line : lines) headers = curl_slist_append(headers, line.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 
@@ -371,8 +363,19 @@ Result<Response> S3ObjectStore::ExecuteOnce(const Request& request) {
     std::string message = request.what + ": " + curl_easy_strerror(code);
     if (error_buffer[0] != '\0') message += std::string(" (") + error_buffer + ")";
     if (s3::RetryableCurl(code)) return Status::Unavailable(message);
-    if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE) {
-      return Status::FailedPrecondition(message);
+    // Certificate problems are configuration problems: a retry cannot help.
+    if (code == CURLE_PEER_FAILED_VERIFICATION) {
+      return Status::FailedPrecondition(
+          message + "; the TLS certificate of " + s3::RequestHost(host_, options_.bucket, options_.path_style) +
+          " was not accepted (trusted CAs: " +
+          (options_.ca_file.empty() ? "the system store" : "ca_file '" + options_.ca_file + "'") +
+          "): set ca_file (object_store.ca_file) to the PEM of the CA that signed it, or use a "
+          "host name the certificate names");
+    }
+    if (code == CURLE_SSL_CACERT_BADFILE) {
+      return Status::FailedPrecondition(message + "; could not load " +
+                                        (options_.ca_file.empty() ? "the system CA store"
+                                                                  : "ca_file '" + options_.ca_file + "'"));
     }
     return Status::Internal(message);
   }
@@ -421,10 +424,6 @@ Result<Response> S3ObjectStore::Execute(const Request& request) {
                              " attempts: " + last.message());
 }
 
-namespace {
-bool Is2xx(const Response& response) { return response.status >= 200 && response.status < 300; }
-}  // namespace
-
 Status S3ObjectStore::Put(std::string_view key, std::string_view data) {
   TESSERA_RETURN_IF_ERROR(ValidateObjectKey(key));
   const std::string full_key = options_.prefix + std::string(key);
@@ -440,103 +439,7 @@ Status S3ObjectStore::PutSingle(const std::string& full_key, std::string_view da
   request.sign_body = !options_.unsigned_payload;
   request.what = "S3 PUT " + internal::QuoteKey(full_key);
   TESSERA_ASSIGN_OR_RETURN(Response response, Execute(request));
-  if (!Is2xx(response)) return s3::ErrorStatus(response, request.what);
-  return Status::OK();
-}
-
-Status S3ObjectStore::AbortMultipart(const std::string& full_key, const std::string& upload_id) {
-  Request request;
-  request.method = "DELETE";
-  request.resource = "/" + s3::UriEncode(full_key, true);
-  request.query = s3::QueryParam("uploadId", upload_id);
-  request.what = "S3 AbortMultipartUpload " + internal::QuoteKey(full_key);
-  TESSERA_ASSIGN_OR_RETURN(Response response, Execute(request));
-  if (!Is2xx(response) && response.status != 404) return s3::ErrorStatus(response, request.what);
-  return Status::OK();
-}
-
-Status S3ObjectStore::PutMultipart(const std::string& full_key, std::string_view data) {
-  const std::string resource = "/" + s3::UriEncode(full_key, true);
-  const std::string quoted = internal::QuoteKey(full_key);
-  Request init;
-  init.method = "POST";
-  init.resource = resource;
-  init.query = "uploads=";
-  init.body = std::string_view();
-  init.what = "S3 CreateMultipartUpload " + quoted;
-  TESSERA_ASSIGN_OR_RETURN(Response init_response, Execute(init));
-  if (!Is2xx(init_response)) return s3::ErrorStatus(init_response, init.what);
-  auto init_xml = s3::ParseXml(init_response.body);
-  if (!init_xml.ok()) return init_xml.status().WithContext(init.what);
-  const std::string upload_id = (*init_xml)->ChildText("UploadId");
-  if (upload_id.empty()) return Status::DataLoss(init.what + ": no UploadId in the response");
-
-  const size_t parts = static_cast<size_t>((data.size() + options_.part_size - 1) / options_.part_size);
-  std::vector<std::string> etags(parts);
-  std::mutex mu;
-  Status first_error;  // guarded by mu
-  std::atomic<bool> failed{false};
-  upload_pool_->ParallelFor(parts, [&](size_t part) {
-    if (failed.load()) return;  // stop starting parts once one failed
-    Request request;
-    request.method = "PUT";
-    request.resource = resource;
-    request.query = "partNumber=" + std::to_string(part + 1) + "&" + s3::QueryParam("uploadId", upload_id);
-    request.body = data.substr(part * options_.part_size, options_.part_size);
-    request.sign_body = !options_.unsigned_payload;
-    request.what = "S3 UploadPart " + std::to_string(part + 1) + "/" + std::to_string(parts) + " " + quoted;
-    Result<Response> response = Execute(request);
-    Status status;
-    if (!response.ok()) {
-      status = response.status();
-    } else if (!Is2xx(*response)) {
-      status = s3::ErrorStatus(*response, request.what);
-    } else if (response->Header("etag").empty()) {
-      status = Status::DataLoss(request.what + ": no ETag in the response");
-    } else {
-      etags[part] = response->Header("etag");
-      return;
-    }
-    std::lock_guard<std::mutex> lock(mu);
-    if (first_error.ok()) first_error = status;
-    failed = true;
-  });
-  auto abort_with = [&](Status status) {
-    Status aborted = AbortMultipart(full_key, upload_id);
-    if (!aborted.ok()) {
-      TESSERA_LOG_WARN("S3: could not abort multipart upload {} of {}: {}", upload_id, quoted,
-                       aborted.ToString());
-    }
-    return status;
-  };
-  if (failed.load()) return abort_with(first_error);
-
-  std::string xml = "<CompleteMultipartUpload>";
-  for (size_t part = 0; part < parts; ++part) {
-    xml += "<Part><PartNumber>" + std::to_string(part + 1) + "</PartNumber><ETag>" +
-           s3::XmlEscape(etags[part]) + "</ETag></Part>";
-  }
-  xml += "</CompleteMultipartUpload>";
-  Request complete;
-  complete.method = "POST";
-  complete.resource = resource;
-  complete.query = s3::QueryParam("uploadId", upload_id);
-  complete.body = xml;
-  complete.error_in_200 = true;
-  complete.what = "S3 CompleteMultipartUpload " + quoted;
-  const uint64_t retries_before = retries_.load();
-  Result<Response> response = Execute(complete);
-  if (!response.ok()) return abort_with(response.status());
-  if (!Is2xx(*response)) {
-    // A retried Complete whose first attempt succeeded (response lost) finds the upload
-    // gone: accept it if the object now has the expected size.
-    if (response->status == 404 && s3::ParseError(response->body).code == "NoSuchUpload" &&
-        retries_.load() != retries_before) {
-      Result<ObjectInfo> info = Head(std::string_view(full_key).substr(options_.prefix.size()));
-      if (info.ok() && info->size == data.size()) return Status::OK();
-    }
-    return abort_with(s3::ErrorStatus(*response, complete.what));
-  }
+  if (!s3::Is2xx(response)) return s3::ErrorStatus(response, request.what);
   return Status::OK();
 }
 
@@ -594,7 +497,7 @@ Result<ObjectInfo> S3ObjectStore::Head(std::string_view key) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     TESSERA_ASSIGN_OR_RETURN(response, Execute(request));
   }
-  if (!Is2xx(response)) return s3::ErrorStatus(response, request.what);
+  if (!s3::Is2xx(response)) return s3::ErrorStatus(response, request.what);
   ObjectInfo info;
   info.key = std::string(key);
   const std::string length = response.Header("content-length");
@@ -623,7 +526,7 @@ Result<ListResult> S3ObjectStore::List(const ListOptions& options) {
                    s3::QueryParam("prefix", options_.prefix + options.prefix);
   request.what = "S3 ListObjectsV2 " + internal::QuoteKey(options_.prefix + options.prefix);
   TESSERA_ASSIGN_OR_RETURN(Response response, Execute(request));
-  if (!Is2xx(response)) return s3::ErrorStatus(response, request.what);
+  if (!s3::Is2xx(response)) return s3::ErrorStatus(response, request.what);
   auto xml = s3::ParseXml(response.body);
   if (!xml.ok()) return xml.status().WithContext(request.what);
   ListResult result;
@@ -655,7 +558,7 @@ Status S3ObjectStore::Delete(std::string_view key) {
   request.resource = "/" + s3::UriEncode(full_key, true);
   request.what = "S3 DELETE " + internal::QuoteKey(full_key);
   TESSERA_ASSIGN_OR_RETURN(Response response, Execute(request));
-  if (Is2xx(response) || response.status == 404) return Status::OK();
+  if (s3::Is2xx(response) || response.status == 404) return Status::OK();
   return s3::ErrorStatus(response, request.what);
 }
 
@@ -685,7 +588,7 @@ Status S3ObjectStore::DeleteBatch(std::span<const std::string> full_keys) {
   // Per-key errors come back inside a 200; retry those that are transient.
   for (int attempt = 0;; ++attempt) {
     TESSERA_ASSIGN_OR_RETURN(Response response, Execute(request));
-    if (!Is2xx(response)) return s3::ErrorStatus(response, request.what);
+    if (!s3::Is2xx(response)) return s3::ErrorStatus(response, request.what);
     auto parsed = s3::ParseXml(response.body);
     if (!parsed.ok()) return parsed.status().WithContext(request.what);
     Status first;
@@ -708,23 +611,33 @@ Status S3ObjectStore::DeleteBatch(std::span<const std::string> full_keys) {
 Status S3ObjectStore::Copy(std::string_view src, std::string_view dst) {
   TESSERA_RETURN_IF_ERROR(ValidateObjectKey(src));
   TESSERA_RETURN_IF_ERROR(ValidateObjectKey(dst));
-  if (src == dst) {
-    // S3 refuses a copy onto itself without a metadata change; the contract says OK when
-    // the source exists.
-    return Head(src).status();
-  }
   const std::string full_src = options_.prefix + std::string(src);
   const std::string full_dst = options_.prefix + std::string(dst);
+  const std::string what = "S3 Copy " + internal::QuoteKey(full_src) + " -> " + internal::QuoteKey(full_dst);
+  // The source's size picks the method (and a missing source is NotFound before anything
+  // is written).
+  Result<ObjectInfo> source = Head(src);
+  if (!source.ok()) return source.status().WithContext(what);
+  // S3 refuses a copy onto itself without a metadata change; the contract says OK when
+  // the source exists.
+  if (src == dst) return Status::OK();
+  if (source->size > 0 && source->size >= options_.copy_part_threshold) {
+    return CopyMultipart(full_src, full_dst, *source);
+  }
   Request request;
   request.method = "PUT";
   request.resource = "/" + s3::UriEncode(full_dst, true);
   request.body = std::string_view();
-  request.headers.push_back("x-amz-copy-source: /" + options_.bucket + "/" + s3::UriEncode(full_src, true));
+  request.headers.push_back("x-amz-copy-source: " + CopySource(full_src));
   request.error_in_200 = true;
   request.what = "S3 CopyObject " + internal::QuoteKey(full_src) + " -> " + internal::QuoteKey(full_dst);
   TESSERA_ASSIGN_OR_RETURN(Response response, Execute(request));
-  if (!Is2xx(response)) return s3::ErrorStatus(response, request.what);
+  if (!s3::Is2xx(response)) return s3::ErrorStatus(response, request.what);
   return Status::OK();
+}
+
+std::string S3ObjectStore::CopySource(const std::string& full_src) const {
+  return "/" + options_.bucket + "/" + s3::UriEncode(full_src, true);
 }
 
 Status S3ObjectStore::CreateBucket() {
@@ -733,36 +646,10 @@ Status S3ObjectStore::CreateBucket() {
   request.body = std::string_view();
   request.what = "S3 CreateBucket '" + options_.bucket + "'";
   TESSERA_ASSIGN_OR_RETURN(Response response, Execute(request));
-  if (Is2xx(response)) return Status::OK();
+  if (s3::Is2xx(response)) return Status::OK();
   const std::string code = s3::ParseError(response.body).code;
   if (code == "BucketAlreadyOwnedByYou") return Status::OK();
   return s3::ErrorStatus(response, request.what);
-}
-
-Result<std::vector<std::string>> S3ObjectStore::ListMultipartUploads() {
-  std::vector<std::string> keys;
-  std::string key_marker, upload_marker;
-  while (true) {
-    Request request;
-    request.method = "GET";
-    if (!key_marker.empty()) request.query += s3::QueryParam("key-marker", key_marker) + "&";
-    request.query += s3::QueryParam("prefix", options_.prefix);
-    if (!upload_marker.empty()) request.query += "&" + s3::QueryParam("upload-id-marker", upload_marker);
-    request.query += "&uploads=";
-    request.what = "S3 ListMultipartUploads";
-    TESSERA_ASSIGN_OR_RETURN(Response response, Execute(request));
-    if (!Is2xx(response)) return s3::ErrorStatus(response, request.what);
-    auto xml = s3::ParseXml(response.body);
-    if (!xml.ok()) return xml.status().WithContext(request.what);
-    for (const s3::XmlElement* upload : (*xml)->Children("Upload")) {
-      keys.push_back(upload->ChildText("Key").substr(std::min(options_.prefix.size(), upload->ChildText("Key").size())));
-    }
-    if ((*xml)->ChildText("IsTruncated") != "true") break;
-    key_marker = (*xml)->ChildText("NextKeyMarker");
-    upload_marker = (*xml)->ChildText("NextUploadIdMarker");
-    if (key_marker.empty()) break;
-  }
-  return keys;
 }
 
 }  // namespace tessera::storage

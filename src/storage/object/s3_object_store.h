@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,9 +37,15 @@ struct S3Options {
   std::string secret_key;
   /// Temporary credentials (STS): sent as x-amz-security-token when non-empty.
   std::string session_token;
-  /// true: <endpoint>/<bucket>/<key>; false: <scheme>://<bucket>.<host>/<key>.
+  /// true: <endpoint>/<bucket>/<key>; false (virtual-host addressing, AWS's default):
+  /// <scheme>://<bucket>.<host>[:port]/<key>, which needs a DNS host name in the endpoint
+  /// (not an IP address) and a bucket name that is a valid DNS name (lowercase letters,
+  /// digits, '-' and '.'); Open rejects other combinations.
   bool path_style = false;
-  /// PEM bundle for HTTPS; empty uses the system CA store.
+  /// PEM file of the CA certificates that HTTPS endpoints are verified against (for a
+  /// private CA); empty uses the system CA store. Open checks that the file can be read
+  /// and holds at least one certificate. Certificates are always verified (peer and host
+  /// name); there is no switch to turn that off.
   std::string ca_file;
   /// Prepended to every key (e.g. "tessera/"); List strips it again. Note that S3's
   /// 1024-byte key limit applies to prefix + key.
@@ -48,8 +55,15 @@ struct S3Options {
   std::chrono::milliseconds connect_timeout{5000};
   /// Put uses a multipart upload at and above this size.
   uint64_t multipart_threshold = 64ULL << 20;
-  /// Part size of multipart uploads; S3 (and Swift s3api) require >= 5 MiB except the last.
+  /// Part size of multipart uploads and copies; S3 (and Swift s3api) require 5 MiB to
+  /// 5 GiB (the last part may be smaller). Grown in whole MiB for an object that would
+  /// otherwise need more than S3's 10000 parts.
   uint64_t part_size = 16ULL << 20;
+  /// Copy of a source of at least this many bytes is a multipart upload of parts of
+  /// part_size, each read with a ranged GET (through this node: curl 7.88 cannot sign
+  /// UploadPartCopy), instead of one CopyObject, which S3 limits to 5 GiB sources. At most
+  /// 5 GiB; lowered only by tests.
+  uint64_t copy_part_threshold = 5ULL << 30;
   /// Parts uploaded at once (threads of the upload pool).
   size_t upload_concurrency = 4;
   /// Attempts per request (1 = no retry). Retried: 5xx, 429, RequestTimeout, timeouts,
@@ -67,7 +81,8 @@ struct S3Options {
   bool recheck_not_found = false;
 
   /// The object_store section (endpoint, bucket, region, access_key, secret_key,
-  /// path_style, ca_file, prefix, request_timeout); other fields keep their defaults.
+  /// session_token, path_style, ca_file, prefix, request_timeout); other fields keep their
+  /// defaults.
   static S3Options FromConfig(const config::Config& config);
 };
 
@@ -75,7 +90,12 @@ struct S3Options {
 /// libcurl. curl signs every request (CURLOPT_AWS_SIGV4); the payload hash is sent
 /// explicitly as x-amz-content-sha256. Connections are reused through a pool of curl
 /// handles. Put switches to a parallel multipart upload at options.multipart_threshold
-/// and aborts the upload on any failure. Errors: 404 NotFound, 416 OutOfRange,
+/// and aborts the upload on any failure. Copy looks at the source first (HEAD: a missing
+/// source is NotFound before anything is written): CopyObject (server-side), or at
+/// options.copy_part_threshold a parallel multipart upload of ranged GETs of the source,
+/// aborted on any failure and when the source's ETag changed while the parts were copied
+/// (Aborted: the parts may mix two versions; an overwrite with identical bytes is not
+/// noticed, nor needs to be). Errors: 404 NotFound, 416 OutOfRange,
 /// 403 PermissionDenied (with the server's code and message, never retried), other 4xx
 /// InvalidArgument/FailedPrecondition; 5xx, 429, timeouts and reset connections are
 /// retried with backoff and end as Unavailable.
@@ -85,7 +105,11 @@ struct S3Options {
 class S3ObjectStore final : public ObjectStore {
  public:
   /// Checks the options (nothing is sent). InvalidArgument for a missing bucket,
-  /// credentials, bad endpoint or part size.
+  /// credentials, bad endpoint or part size, and for a ca_file that cannot be read or
+  /// holds no PEM certificate (the message names the file).
+  /// Requests to an HTTPS endpoint whose certificate does not verify (against ca_file or
+  /// the system store) fail with FailedPrecondition naming the certificate problem; they
+  /// are not retried.
   static Result<std::unique_ptr<S3ObjectStore>> Open(S3Options options);
   ~S3ObjectStore() override;
 
@@ -118,7 +142,22 @@ class S3ObjectStore final : public ObjectStore {
   Result<s3::Response> ExecuteOnce(const s3::Request& request);
   std::string Url(const s3::Request& request) const;
   Status PutSingle(const std::string& full_key, std::string_view data);
+  // The part length for an object of `object_size` bytes (options.part_size, grown to stay
+  // within 10000 parts).
+  uint64_t PartSize(uint64_t object_size) const;
+  // Uploads one part: (part index from 0, upload id) -> that part's ETag as S3 gave it.
+  using UploadPartFn = std::function<Result<std::string>(size_t part, const std::string& upload_id)>;
+  // CreateMultipartUpload on full_key, `upload_part` for every part on the upload pool,
+  // `before_complete` (if set; an error aborts), then CompleteMultipartUpload. Any
+  // failure aborts the upload (nothing appears at full_key) and returns the first error.
+  // `size`: the object's final size.
+  Status MultipartUpload(const std::string& full_key, size_t parts, uint64_t size,
+                         const UploadPartFn& upload_part,
+                         const std::function<Status()>& before_complete = nullptr);
   Status PutMultipart(const std::string& full_key, std::string_view data);
+  Status CopyMultipart(const std::string& full_src, const std::string& full_dst, const ObjectInfo& source);
+  // The x-amz-copy-source value of full_src in this bucket.
+  std::string CopySource(const std::string& full_src) const;
   Status AbortMultipart(const std::string& full_key, const std::string& upload_id);
   Result<std::string> GetImpl(std::string_view key, uint64_t offset,
                               std::optional<uint64_t> length, bool whole);
@@ -135,6 +174,18 @@ class S3ObjectStore final : public ObjectStore {
 };
 
 namespace s3 {
+/// The Host of one request: `host` ("host[:port]" of the endpoint), or "<bucket>.<host>"
+/// with virtual-host addressing.
+std::string RequestHost(std::string_view host, std::string_view bucket, bool path_style);
+/// The (encoded) path of one request: "/<bucket><resource>" in path style, else
+/// `resource` ("/" when empty).
+std::string RequestPath(std::string_view bucket, bool path_style, std::string_view resource);
+/// The URL of one request. Path style: "<scheme>://<host>/<bucket><resource>"; virtual
+/// host: "<scheme>://<bucket>.<host><resource>" ("/" when `resource` is empty); then
+/// "?<query>" when `query` is non-empty. `host` is "host[:port]", `resource` is "" (the
+/// bucket) or "/" + UriEncode(key, true), `query` is already encoded.
+std::string RequestUrl(std::string_view scheme, std::string_view host, std::string_view bucket,
+                       bool path_style, std::string_view resource, std::string_view query);
 /// Percent-encodes per S3 (RFC 3986 unreserved characters kept, everything else %XX,
 /// uppercase hex); '/' is kept when `keep_slash`.
 std::string UriEncode(std::string_view text, bool keep_slash);

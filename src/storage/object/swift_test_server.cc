@@ -41,11 +41,20 @@ Result<std::pair<int, std::string>> RunCommand(const std::string& command) {
   return std::make_pair(rc, output);
 }
 
+Result<TestCertificates> MakeTestCertificates(const std::string& dir) {
+  TESSERA_ASSIGN_OR_RETURN(auto made, RunCommand("bash '" TESSERA_TEST_CERTS_SCRIPT "' '" + dir + "'"));
+  if (made.first != 0) {
+    return Status::FailedPrecondition("could not make a test CA (tests/make-test-certs.sh, exit " +
+                                      std::to_string(made.first) + "; needs openssl): " + made.second);
+  }
+  return TestCertificates{.ca_file = dir + "/ca.pem", .cert_file = dir + "/server.pem", .key_file = dir + "/server.key"};
+}
+
 std::string SwiftTestServer::Script(const std::string& command) const {
   return env_ + " bash '" TESSERA_SWIFT_S3_SCRIPT "' " + command;
 }
 
-Result<std::unique_ptr<SwiftTestServer>> SwiftTestServer::Start() {
+Result<std::unique_ptr<SwiftTestServer>> SwiftTestServer::Start(SwiftTestServerOptions options) {
   auto server = std::unique_ptr<SwiftTestServer>(new SwiftTestServer());
   const char* base = std::getenv("TMPDIR");
   std::string templ = std::string(base && *base ? base : "/tmp") + "/tessera-swift-XXXXXX";
@@ -61,7 +70,14 @@ Result<std::unique_ptr<SwiftTestServer>> SwiftTestServer::Start() {
                  " SWIFT_S3_ACCOUNT_PORT=" + std::to_string(ports[1]) +
                  " SWIFT_S3_CONTAINER_PORT=" + std::to_string(ports[2]) +
                  " SWIFT_S3_OBJECT_PORT=" + std::to_string(ports[3]) +
-                 " SWIFT_S3_MEMCACHE_PORT=" + std::to_string(ports[4]);
+                 " SWIFT_S3_MEMCACHE_PORT=" + std::to_string(ports[4]) +
+                 " SWIFT_S3_STORAGE_DOMAIN=" + kStorageDomain;
+  if (options.tls) {
+    TESSERA_ASSIGN_OR_RETURN(TestCertificates certificates, MakeTestCertificates(server->dir_ + "/tls"));
+    server->ca_file_ = certificates.ca_file;
+    server->env_ += " SWIFT_S3_CERT_FILE='" + certificates.cert_file + "' SWIFT_S3_KEY_FILE='" +
+                    certificates.key_file + "'";
+  }
   server->running_ = true;  // from here on the destructor stops whatever started
   TESSERA_ASSIGN_OR_RETURN(auto result, RunCommand(server->Script("start")));
   if (result.first != 0) {
@@ -72,24 +88,34 @@ Result<std::unique_ptr<SwiftTestServer>> SwiftTestServer::Start() {
   return server;
 }
 
-Result<SwiftTestServer*> SwiftTestServer::Shared() {
+namespace {
+
+// The process-wide server of one kind (index 0: HTTP, 1: HTTPS), started on first use.
+Result<SwiftTestServer*> SharedServer(bool tls) {
   static std::mutex mu;
-  static std::unique_ptr<SwiftTestServer> server;
-  static Status error;
-  static bool tried = false;
+  static std::unique_ptr<SwiftTestServer> servers[2];
+  static Status errors[2];
+  static bool tried[2] = {false, false};
   std::lock_guard<std::mutex> lock(mu);
-  if (!tried) {
-    tried = true;
-    Result<std::unique_ptr<SwiftTestServer>> started = Start();
+  const int kind = tls ? 1 : 0;
+  if (!tried[kind]) {
+    tried[kind] = true;
+    Result<std::unique_ptr<SwiftTestServer>> started = SwiftTestServer::Start({.tls = tls});
     if (started.ok()) {
-      server = std::move(*started);
+      servers[kind] = std::move(*started);
     } else {
-      error = started.status();
+      errors[kind] = started.status();
     }
   }
-  if (!server) return error;
-  return server.get();
+  if (!servers[kind]) return errors[kind];
+  return servers[kind].get();
 }
+
+}  // namespace
+
+Result<SwiftTestServer*> SwiftTestServer::Shared() { return SharedServer(false); }
+
+Result<SwiftTestServer*> SwiftTestServer::SharedTls() { return SharedServer(true); }
 
 SwiftTestServer::~SwiftTestServer() {
   if (running_) (void)RunCommand(Script("stop"));
@@ -101,13 +127,21 @@ SwiftTestServer::~SwiftTestServer() {
 
 S3Options SwiftTestServer::BaseOptions() const {
   S3Options options;
-  options.endpoint = "http://127.0.0.1:" + std::to_string(port_);
+  options.endpoint = scheme() + "://127.0.0.1:" + std::to_string(port_);
+  options.ca_file = ca_file_;
   options.region = "us-east-1";
   options.access_key = "test:tester";
   options.secret_key = "testing";
   options.path_style = true;
   options.recheck_not_found = true;  // Swift's read-during-overwrite 404 (see S3Options)
   options.request_timeout = std::chrono::seconds(20);
+  return options;
+}
+
+S3Options SwiftTestServer::VirtualHostOptions() const {
+  S3Options options = BaseOptions();
+  options.endpoint = scheme() + "://" + kStorageDomain + ":" + std::to_string(port_);
+  options.path_style = false;
   return options;
 }
 
