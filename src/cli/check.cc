@@ -67,6 +67,9 @@ std::string Hint(const Status& status) {
     case StatusCode::kDeadlineExceeded:
       return "the server is unreachable: check the endpoint and that the server is running";
     case StatusCode::kFailedPrecondition:
+      if (status.message().find("TLS certificate") != std::string_view::npos) {
+        return "the server's TLS certificate is not trusted: set the ca_file named above to the CA that signed it";
+      }
       return "the backend refused to open: is another server using this data directory, or is "
              "a required server feature (e.g. JetStream) disabled?";
     case StatusCode::kDataLoss:

@@ -126,6 +126,33 @@ TEST_F(CheckTest, S3ObjectStoreCredentialsAndBucket) {
   EXPECT_NE(r.output.find("NOT_FOUND"), std::string::npos) << r.output;
 }
 
+// S3 over HTTPS (Swift with a throwaway CA): trusted through object_store.ca_file it passes;
+// with the system CA store the certificate is refused, with a TLS hint and no retry loop.
+TEST_F(CheckTest, S3OverTlsNeedsTheRightCaFile) {
+  tessera::storage::testing::SwiftTestServerOptions tls;
+  tls.tls = true;
+  auto server = tessera::storage::testing::SwiftTestServer::Start(tls);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto store = (*server)->NewBucketStore();
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const auto& options = (*store)->options();
+  const std::string d = dir_.string();
+  const std::string base = "check --set meta.path=" + d + "/meta.db --set log.path=" + d + "/wal" +
+                           " --set object_store.type=s3 --set object_store.endpoint=" + options.endpoint +
+                           " --set object_store.region=" + options.region +
+                           " --set object_store.path_style=true --set object_store.access_key=" + options.access_key +
+                           " --set object_store.secret_key=" + options.secret_key +
+                           " --set object_store.bucket=" + options.bucket;
+  RunResult r = RunTessera(base + " --set object_store.ca_file=" + (*server)->ca_file());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const auto start = std::chrono::steady_clock::now();
+  r = RunTessera(base);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("FAILED_PRECONDITION"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("TLS certificate is not trusted"), std::string::npos) << r.output;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+}
+
 TEST_F(CheckTest, EtcdMetaStorePassesAndUnreachableEtcdFails) {
   auto server = tessera::storage::testing::EtcdTestServer::Start();
   ASSERT_TRUE(server.ok()) << server.status().ToString();
