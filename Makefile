@@ -63,9 +63,9 @@ bench: build
 # With 2+ CPUs the searches run with the server (and the in-process runs) on half of them
 # and the HTTP clients on the other half.
 bench-http: deps configure
-	cmake --build $(BUILD_DIR) -j $(JOBS) --target tessera tessera-http-bench
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target tessera
 	mkdir -p bench/results
-	$(BUILD_DIR)/bench/tessera-http-bench --spawn $(BUILD_DIR)/src/cli/tessera \
+	$(BUILD_DIR)/src/cli/tessera bench --spawn $(BUILD_DIR)/src/cli/tessera \
 	  --dataset $(DATASETS)/mnist-784-euclidean --queries 1000 --json bench/results/http.json \
 	  $$(test "$$(nproc)" -ge 2 && echo --split-cpus)
 

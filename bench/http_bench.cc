@@ -1,6 +1,3 @@
-// tessera-http-bench: the same HNSW workload through Tessera's REST API (Milvus RESTful v2)
-// and through the index library in-process, side by side. See README.md ("HTTP benchmark").
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -15,6 +12,8 @@
 #include <thread>
 #include <unordered_set>
 #include <vector>
+
+#include "bench/http_bench.h"
 
 #include "bench/concurrent.h"
 #include "bench/cpu_affinity.h"
@@ -33,31 +32,6 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 constexpr size_t kTopK = 10;
-
-struct Options {
-  std::string endpoint = "http://127.0.0.1:19530";
-  std::string spawn;     // path of the tessera binary to start; empty: use --endpoint
-  std::string data_dir;  // for --spawn; empty: a fresh temp directory, removed at the end
-  std::string dataset = "../shared/datasets/mnist-784-euclidean";
-  std::string collection = "http_bench";
-  std::string json_path;
-  size_t queries = 1000;
-  std::vector<size_t> clients = {1, 8, 32};
-  std::string index = "HNSW";
-  int m = 16;
-  int ef_construction = 200;
-  std::vector<int> efs = {16, 32, 64, 128};
-  size_t batch = 1000;
-  size_t inserters = 4;
-  int wait_timeout_s = 1800;
-  bool skip_http = false;
-  bool skip_inprocess = false;
-  bool reuse = false;
-  bool compact = true;  // merge the sealed segments before searching
-  // Searches with the server (and the in-process runs) on the first half of the CPUs and
-  // the HTTP clients on the second half (needs --spawn).
-  bool split_cpus = false;  // search an existing, loaded collection of the dataset; keep it afterwards
-};
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -169,7 +143,7 @@ json ToJson(const Measured& m) {
 
 // ---- in-process: the same index built with tessera's index library ----
 
-Status RunInProcess(const Options& opt, const Dataset& ds, const std::vector<float>& kth, std::vector<Point>& points,
+Status RunInProcess(const HttpBenchOptions& opt, const Dataset& ds, const std::vector<float>& kth, std::vector<Point>& points,
                     json& report) {
   const json build_params = {{"M", opt.m}, {"efConstruction", opt.ef_construction}};
   TESSERA_ASSIGN_OR_RETURN(auto index, index::CreateIndex(index::IndexType::kHnsw, index::MetricType::kL2,
@@ -208,7 +182,7 @@ Status RunInProcess(const Options& opt, const Dataset& ds, const std::vector<flo
 
 // ---- over HTTP ----
 
-json CreateBody(const Options& opt, size_t dim) {
+json CreateBody(const HttpBenchOptions& opt, size_t dim) {
   return {{"collectionName", opt.collection},
           {"schema",
            {{"autoID", false},
@@ -225,7 +199,7 @@ json CreateBody(const Options& opt, size_t dim) {
 }
 
 // Inserts every base row in --batch sized requests from --inserters connections.
-Status InsertAll(const Options& opt, const std::string& endpoint, const Dataset& ds, json& report) {
+Status InsertAll(const HttpBenchOptions& opt, const std::string& endpoint, const Dataset& ds, json& report) {
   const size_t batches = (ds.base.rows + opt.batch - 1) / opt.batch;
   std::vector<std::string> bodies(batches);
   {
@@ -263,7 +237,7 @@ Status InsertAll(const Options& opt, const std::string& endpoint, const Dataset&
 
 // After the last insert: flush, then poll until the index covers every row and the
 // collection is loaded. Reports the time from the last insert's reply to that point.
-Status WaitIndexedAndLoaded(const Options& opt, RestClient& admin, size_t rows, json& report) {
+Status WaitIndexedAndLoaded(const HttpBenchOptions& opt, RestClient& admin, size_t rows, json& report) {
   const auto start = Clock::now();
   const json name = {{"collectionName", opt.collection}};
   TESSERA_RETURN_IF_ERROR(admin.Call("collections/flush", name).status());
@@ -304,7 +278,7 @@ Status WaitIndexedAndLoaded(const Options& opt, RestClient& admin, size_t rows, 
 // coordinator's background compaction would (VectorDBBench does the same for Milvus), and
 // waits until the query node serves the merged, indexed segments. Reports the time from
 // the last insert's reply to that point (`after_insert_start`).
-Status CompactAndWait(const Options& opt, RestClient& admin, Clock::time_point after_insert_start, json& report) {
+Status CompactAndWait(const HttpBenchOptions& opt, RestClient& admin, Clock::time_point after_insert_start, json& report) {
   const auto start = Clock::now();
   TESSERA_ASSIGN_OR_RETURN(json reply, admin.Call("collections/compact", {{"collectionName", opt.collection}}));
   TESSERA_ASSIGN_OR_RETURN(const int64_t job, JsonInt64(Field(Field(reply, "data"), "compactionID"), "compactionID"));
@@ -326,7 +300,7 @@ Status CompactAndWait(const Options& opt, RestClient& admin, Clock::time_point a
   return Status::OK();
 }
 
-Status SearchAll(const Options& opt, const std::string& endpoint, const Dataset& ds, const std::vector<float>& kth,
+Status SearchAll(const HttpBenchOptions& opt, const std::string& endpoint, const Dataset& ds, const std::vector<float>& kth,
                  std::vector<Point>& points) {
   const size_t max_clients = *std::max_element(opt.clients.begin(), opt.clients.end());
   std::vector<std::unique_ptr<RestClient>> clients;
@@ -358,7 +332,7 @@ Status SearchAll(const Options& opt, const std::string& endpoint, const Dataset&
   return Status::OK();
 }
 
-Status RunHttp(const Options& opt, const Dataset& ds, const std::vector<float>& kth, std::vector<Point>& points,
+Status RunHttp(const HttpBenchOptions& opt, const Dataset& ds, const std::vector<float>& kth, std::vector<Point>& points,
                json& report) {
   std::unique_ptr<ServerProcess> server;
   std::string endpoint = opt.endpoint;
@@ -366,7 +340,7 @@ Status RunHttp(const Options& opt, const Dataset& ds, const std::vector<float>& 
   const bool temp_data_dir = !opt.spawn.empty() && data_dir.empty();
   if (!opt.spawn.empty()) {
     if (temp_data_dir) {
-      std::string tmpl = (std::filesystem::temp_directory_path() / "tessera-http-bench-XXXXXX").string();
+      std::string tmpl = (std::filesystem::temp_directory_path() / "tessera-bench-XXXXXX").string();
       if (mkdtemp(tmpl.data()) == nullptr) return Status::Internal("mkdtemp failed for " + tmpl);
       data_dir = tmpl;
     }
@@ -448,7 +422,7 @@ void PrintTable(const std::vector<Point>& points, bool http, bool inprocess) {
   std::printf("ratio = HTTP QPS / in-process QPS at the same ef and concurrency (clients = threads).\n");
 }
 
-Status Run(const Options& opt) {
+Status Run(const HttpBenchOptions& opt) {
   TESSERA_ASSIGN_OR_RETURN(Dataset ds, LoadDataset(opt.dataset, opt.queries));
   if (ds.queries.rows == 0 || ds.ground_truth.rows < ds.queries.rows || ds.ground_truth.dim < kTopK) {
     return Status::InvalidArgument("dataset " + opt.dataset + " lacks queries or top-" + std::to_string(kTopK) +
@@ -500,11 +474,8 @@ Status Run(const Options& opt) {
 }
 
 }  // namespace
-}  // namespace tessera::bench
 
-int main(int argc, char** argv) {
-  tessera::bench::Options opt;
-  CLI::App app{"tessera-http-bench: HNSW search through the REST API vs in-process"};
+void AddHttpBenchOptions(CLI::App& app, HttpBenchOptions& opt) {
   app.option_defaults()->always_capture_default();
   auto* endpoint = app.add_option("--endpoint", opt.endpoint, "URL of a running server");
   app.add_option("--spawn", opt.spawn, "path of the tessera binary: start `standalone` on a free port, stop it at the end")
@@ -532,20 +503,24 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-compact", opt.compact, "search the segments as sealed, without compacting them first");
   app.add_flag("--reuse", opt.reuse,
                "search the collection left by an earlier --reuse run (insert only when it does not exist) and keep it");
-  CLI11_PARSE(app, argc, argv);
+}
+
+int RunHttpBench(const HttpBenchOptions& opt, const char* program) {
   if (opt.split_cpus && (opt.spawn.empty() || std::thread::hardware_concurrency() < 2)) {
-    std::fprintf(stderr, "tessera-http-bench: --split-cpus needs --spawn and at least 2 CPUs\n");
+    std::fprintf(stderr, "%s: --split-cpus needs --spawn and at least 2 CPUs\n", program);
     return 2;
   }
   if (opt.clients.empty() || opt.efs.empty()) {
-    std::fprintf(stderr, "tessera-http-bench: --clients and --ef need at least one value\n");
+    std::fprintf(stderr, "%s: --clients and --ef need at least one value\n", program);
     return 2;
   }
-  tessera::logging::Init("warn");
-  const tessera::Status status = tessera::bench::Run(opt);
+  logging::Init("warn");
+  const Status status = Run(opt);
   if (!status.ok()) {
-    std::fprintf(stderr, "tessera-http-bench: %s\n", status.ToString().c_str());
+    std::fprintf(stderr, "%s: %s\n", program, status.ToString().c_str());
     return 1;
   }
   return 0;
 }
+
+}  // namespace tessera::bench

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/http_bench.h"
 #include "cli/check.h"
 #include "common/config.h"
 #include "common/logging.h"
@@ -94,6 +95,12 @@ int main(int argc, char** argv) {
     tessera::logging::Init(config.GetString("logging.level"));
     exit_code = tessera::server::RunStandalone(std::move(config));
   });
+
+  tessera::bench::HttpBenchOptions bench_options;
+  CLI::App* bench = app.add_subcommand(
+      "bench", "benchmark a server over HTTP (Milvus REST v2) against the same index in-process (bench/README.md)");
+  tessera::bench::AddHttpBenchOptions(*bench, bench_options);
+  bench->callback([&] { exit_code = tessera::bench::RunHttpBench(bench_options, "tessera bench"); });
 
   CLI11_PARSE(app, argc, argv);
   return exit_code;
