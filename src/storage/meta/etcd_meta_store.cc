@@ -82,6 +82,11 @@ Status FromGrpc(const grpc::Status& status, const EtcdClient& client, std::strin
   // etcd reports compaction and future revisions as OUT_OF_RANGE already; match the text too
   // so a proxy that rewrites codes still yields the documented contract.
   if (status.error_message().find("compacted") != std::string::npos) return Status::OutOfRange(message);
+  // etcd requires authentication but the request carried no token.
+  if (status.error_message().find("user name is empty") != std::string::npos) {
+    return Status(StatusCode::kUnauthenticated,
+                  message + " (etcd requires authentication: configure a username and password)");
+  }
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
       return Status::Unavailable(message);
