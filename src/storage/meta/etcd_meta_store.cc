@@ -1,6 +1,7 @@
 #include "storage/meta/etcd_meta_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <set>
 #include <thread>
@@ -29,6 +30,7 @@ struct EtcdClient {
   std::mutex auth_mu;  // serializes Authenticate calls (held across the RPC)
   std::mutex token_mu;
   std::string token;  // the current auth token ("" without auth); guarded by token_mu
+  std::atomic<int64_t> authentications{0};
 
   bool auth_enabled() const { return !options.username.empty(); }
 
@@ -61,6 +63,7 @@ struct EtcdClient {
       std::lock_guard<std::mutex> token_lock(token_mu);
       if (token != stale) return Status::OK();
     }
+    TESSERA_LOG_INFO("etcd {}: token refused; authenticating again as user '{}'", target, options.username);
     return AuthenticateLocked();
   }
 
@@ -197,12 +200,14 @@ void AddOps(const std::vector<TxnOp>& ops,
 
 // Whether etcd refused a request because of its auth token: expired or unknown (etcd
 // restarted; simple tokens live in memory), an auth store that changed under it, or no token.
-bool IsStaleToken(const grpc::Status& status) {
-  if (status.ok()) return false;
-  const std::string& m = status.error_message();
+bool IsStaleTokenMessage(std::string_view m) {
   return m.find("invalid auth token") != std::string::npos ||
          m.find("revision of auth store is old") != std::string::npos ||
          m.find("user name is empty") != std::string::npos;
+}
+
+bool IsStaleToken(const grpc::Status& status) {
+  return !status.ok() && IsStaleTokenMessage(status.error_message());
 }
 
 // Runs one unary RPC, `call(ctx)`, with the request deadline and the auth token. When etcd
@@ -239,6 +244,7 @@ Status EtcdClient::AuthenticateLocked() {
   grpc::ClientContext ctx;
   SetDeadline(ctx);
   const grpc::Status status = auth->Authenticate(&ctx, request, &response);
+  authentications.fetch_add(1, std::memory_order_relaxed);
   const std::string operation = "authenticate as user '" + options.username + "'";
   if (!status.ok()) {
     // etcd answers a wrong user or password with INVALID_ARGUMENT "authentication failed".
@@ -331,9 +337,9 @@ struct EtcdWatchState {
 
   // Runs one stream until it breaks. Returns true when the watch is over (cancelled or a
   // terminal response was delivered), false when the stream should be re-created.
-  // `*refused_token` is set (and false returned) when etcd refused to create the watch and
-  // authentication is on: etcd 3.4 reports an expired token on a watch only this way
-  // ("permission denied"), so the caller authenticates again and retries once.
+  // `*refused_token` is set (and false returned) when etcd refused to create the watch for its
+  // token while authentication is on (etcd reports that in the cancel reason of the creation
+  // response, e.g. "invalid auth token"), so the caller authenticates again and retries once.
   bool RunStream(grpc::Status* stream_status, bool* created, std::string* refused_token) {
     grpc::ClientContext context;
     const std::string token = client->AddToken(context);
@@ -350,20 +356,26 @@ struct EtcdWatchState {
     create->set_start_revision(next_revision);
     create->set_prev_kv(true);
     bool done = false;
+    bool refused_now = false;  // refused for the token: etcd keeps the stream open, we end it
     if (stream->Write(request)) {
       etcdserverpb::WatchResponse pb;
       while (!done && stream->Read(&pb)) {
         if (pb.created()) {
           if (pb.canceled()) {
             const bool denied = pb.cancel_reason().find("permission denied") != std::string::npos;
-            if (denied && client->auth_enabled() && refused_token->empty()) {
+            const bool stale = IsStaleTokenMessage(pb.cancel_reason());
+            if ((denied || stale) && client->auth_enabled() && refused_token->empty()) {
               *refused_token = token;  // maybe just an expired token: the caller re-authenticates
+              refused_now = true;
+              TESSERA_LOG_INFO("etcd watch on '{}': refused ({}); authenticating again", key, pb.cancel_reason());
               break;
             }
             const std::string message = "etcd " + client->target + ": watch on '" + key +
                                         "' refused: " + pb.cancel_reason() +
                                         (client->auth_enabled() ? " (user '" + client->options.username + "')" : "");
-            Status refused = denied ? Status::PermissionDenied(message) : Status::FailedPrecondition(message);
+            Status refused = denied  ? Status::PermissionDenied(message)
+                             : stale ? Status(StatusCode::kUnauthenticated, message)
+                                     : Status::FailedPrecondition(message);
             bool was_started;
             {
               std::lock_guard<std::mutex> lock(mu);
@@ -427,7 +439,7 @@ struct EtcdWatchState {
       std::lock_guard<std::mutex> lock(mu);
       this->context = nullptr;
     }
-    if (done) context.TryCancel();  // stop a stream we no longer read
+    if (done || refused_now) context.TryCancel();  // stop a stream we no longer read
     *stream_status = stream->Finish();
     return done;
   }
@@ -563,8 +575,7 @@ Result<std::unique_ptr<EtcdMetaStore>> EtcdMetaStore::Open(const std::vector<std
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
     const grpc::Status why = client->kv->Range(&ctx, probe, &ignored);
     std::string detail = why.ok() ? "" : ": " + why.error_message();
-    if (parsed.tls && (detail.find("andshake") != std::string::npos || detail.find("SSL") != std::string::npos ||
-                       detail.find("ertificate") != std::string::npos)) {
+    if (parsed.tls && detail.find("Connection refused") == std::string::npos) {
       detail += " (TLS: check that the CA file (" +
                 (options.ca_file.empty() ? std::string("system roots") : options.ca_file) +
                 ") signed etcd's certificate and that etcd accepts the client certificate)";
@@ -590,6 +601,10 @@ EtcdMetaStore::~EtcdMetaStore() {
 }
 
 const std::string& EtcdMetaStore::target() const { return client_->target; }
+
+int64_t EtcdMetaStore::authentications() const {
+  return client_->authentications.load(std::memory_order_relaxed);
+}
 
 Result<std::optional<KeyValue>> EtcdMetaStore::Get(std::string_view key) {
   TESSERA_RETURN_IF_ERROR(CheckKey(key, "get"));

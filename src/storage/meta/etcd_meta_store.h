@@ -52,9 +52,9 @@ struct EtcdMetaStoreOptions {
 ///   the last delivered revision + 1, so the callback sees no gap and no duplicate. A watch
 ///   whose resume point was compacted meanwhile gets the terminal kOutOfRange response with
 ///   `compact_revision`. A watch retries for as long as it lives; it never gives up on its own.
-/// - Authentication: etcd's tokens expire (simple tokens after --auth-token-ttl idle seconds)
-///   and vanish when etcd restarts. A request refused for its token authenticates again and is
-///   retried once; a watch re-authenticates before re-creating its stream the same way.
+/// - Authentication: etcd's tokens expire (simple tokens after --auth-token-ttl idle seconds).
+///   A request refused for its token authenticates again and is retried once; a watch whose
+///   stream is re-created with an expired token (etcd answers "permission denied") does the same.
 /// - Leases: etcd TTLs are whole seconds, so Grant rounds up; etcd also enforces a minimum
 ///   TTL (1.5 x election timeout, rounded up to a second).
 ///
@@ -93,6 +93,9 @@ class EtcdMetaStore final : public MetaStore {
 
   /// The gRPC target the store talks to, e.g. "127.0.0.1:2379".
   const std::string& target() const;
+
+  /// How many times the store called Auth.Authenticate (Open included); 0 without a username.
+  int64_t authentications() const;
 
  private:
   explicit EtcdMetaStore(std::shared_ptr<internal::EtcdClient> client);
