@@ -5,6 +5,8 @@
 # tests on loopback. Writes (and overwrites) in DIR:
 #   ca.pem                    the CA certificate: what a client's CA file points at
 #   server.pem, server.key    the server's certificate and its unencrypted key
+#   client.pem, client.key    a client certificate (CN=root, extendedKeyUsage clientAuth) and
+#                             its unencrypted key, for servers that require mutual TLS
 # The server certificate names localhost, *.localhost, s3.localhost, *.s3.localhost,
 # 127.0.0.1 and ::1. curl (like most clients) ignores a wildcard with only one label
 # after it, so *.localhost matches nothing there; virtual-hosted buckets on loopback
@@ -33,5 +35,14 @@ extendedKeyUsage = serverAuth
 EOF
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
   -extfile server.ext -out server.pem 2>>openssl.log
-rm -f server.csr server.ext ca.srl openssl.log
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -keyout client.key -out client.csr -subj "/CN=root" 2>>openssl.log
+cat > client.ext <<'EOF'
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+EOF
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+  -extfile client.ext -out client.pem 2>>openssl.log
+rm -f server.csr server.ext client.csr client.ext ca.srl openssl.log
 echo "ca=$DIR/ca.pem cert=$DIR/server.pem key=$DIR/server.key"

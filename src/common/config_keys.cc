@@ -73,7 +73,18 @@ constexpr KeySpec kKeys[] = {
     {.section = "meta", .key = "path", .type = kString, .default_value = "./data/meta.db",
      .doc = "SQLite database file."},
     {.section = "meta", .key = "endpoints", .type = kStringList, .default_value = "",
-     .doc = "etcd endpoints, e.g. [http://host:2379]."},
+     .doc = "etcd endpoints, e.g. [http://host:2379]; https:// endpoints use TLS (all or none)."},
+    {.section = "meta", .key = "ca_file", .type = kString, .default_value = "",
+     .doc = "PEM file of the CA certificates etcd's certificate is verified against (https "
+            "endpoints; empty: the system store); checked at start."},
+    {.section = "meta", .key = "cert_file", .type = kString, .default_value = "",
+     .doc = "PEM client certificate for etcd's --client-cert-auth (with meta.key_file; empty: none)."},
+    {.section = "meta", .key = "key_file", .type = kString, .default_value = "",
+     .doc = "Unencrypted PEM private key of meta.cert_file."},
+    {.section = "meta", .key = "username", .type = kString, .default_value = "",
+     .doc = "etcd user to authenticate as (empty: no authentication)."},
+    {.section = "meta", .key = "password", .type = kString, .default_value = "",
+     .doc = "Password of meta.username.", .secret = true},
 
     // log: the write-ahead log.
     {.section = "log", .key = "type", .type = kString, .default_value = "local",

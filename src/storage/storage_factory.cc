@@ -62,7 +62,13 @@ Result<std::unique_ptr<MetaStore>> OpenMetaStore(const config::Config& config) {
   if (type == "etcd") {
     const auto& endpoints = config.GetStringList("meta.endpoints");
     if (endpoints.empty()) return Status::InvalidArgument("config key 'meta.endpoints' must list at least one endpoint when meta.type is etcd");
-    TESSERA_ASSIGN_OR_RETURN(auto store, EtcdMetaStore::Open(endpoints));
+    EtcdMetaStoreOptions options;
+    options.ca_file = config.GetString("meta.ca_file");
+    options.cert_file = config.GetString("meta.cert_file");
+    options.key_file = config.GetString("meta.key_file");
+    options.username = config.GetString("meta.username");
+    options.password = config.GetString("meta.password");
+    TESSERA_ASSIGN_OR_RETURN(auto store, EtcdMetaStore::Open(endpoints, options));
     return std::unique_ptr<MetaStore>(std::move(store));
   }
   return UnknownType("meta", type, "sqlite or etcd");

@@ -1,8 +1,7 @@
 #include "storage/meta/etcd_meta_store.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <set>
 #include <thread>
@@ -12,6 +11,7 @@
 
 #include "common/logging.h"
 #include "etcd/rpc.grpc.pb.h"
+#include "storage/meta/etcd_channel.h"
 
 namespace tessera::storage {
 
@@ -25,10 +25,50 @@ struct EtcdClient {
   std::unique_ptr<etcdserverpb::KV::Stub> kv;
   std::unique_ptr<etcdserverpb::Watch::Stub> watch;
   std::unique_ptr<etcdserverpb::Lease::Stub> lease;
+  std::unique_ptr<etcdserverpb::Auth::Stub> auth;
+
+  std::mutex auth_mu;  // serializes Authenticate calls (held across the RPC)
+  std::mutex token_mu;
+  std::string token;  // the current auth token ("" without auth); guarded by token_mu
+  std::atomic<int64_t> authentications{0};
+
+  bool auth_enabled() const { return !options.username.empty(); }
 
   void SetDeadline(grpc::ClientContext& ctx) const {
     ctx.set_deadline(std::chrono::system_clock::now() + options.request_timeout);
   }
+
+  /// Adds the auth token (if any) as the "token" metadata etcd reads; returns the token used,
+  /// to hand to Reauthenticate if etcd refuses it.
+  std::string AddToken(grpc::ClientContext& ctx) {
+    if (!auth_enabled()) return {};
+    std::lock_guard<std::mutex> lock(token_mu);
+    ctx.AddMetadata("token", token);
+    return token;
+  }
+
+  std::string CurrentToken() {
+    std::lock_guard<std::mutex> lock(token_mu);
+    return token;
+  }
+
+  /// Calls Auth.Authenticate and stores the new token. kPermissionDenied naming the user when
+  /// etcd refuses the credentials; other failures as FromGrpc maps them.
+  Status Authenticate();
+
+  /// Authenticates again unless another thread already replaced `stale` meanwhile.
+  Status Reauthenticate(const std::string& stale) {
+    std::lock_guard<std::mutex> lock(auth_mu);
+    {
+      std::lock_guard<std::mutex> token_lock(token_mu);
+      if (token != stale) return Status::OK();
+    }
+    TESSERA_LOG_INFO("etcd {}: token refused; authenticating again as user '{}'", target, options.username);
+    return AuthenticateLocked();
+  }
+
+ private:
+  Status AuthenticateLocked();  // requires auth_mu
 };
 
 }  // namespace internal
@@ -45,6 +85,11 @@ Status FromGrpc(const grpc::Status& status, const EtcdClient& client, std::strin
   // etcd reports compaction and future revisions as OUT_OF_RANGE already; match the text too
   // so a proxy that rewrites codes still yields the documented contract.
   if (status.error_message().find("compacted") != std::string::npos) return Status::OutOfRange(message);
+  // etcd requires authentication but the request carried no token.
+  if (status.error_message().find("user name is empty") != std::string::npos) {
+    return Status(StatusCode::kUnauthenticated,
+                  message + " (etcd requires authentication: configure a username and password)");
+  }
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
       return Status::Unavailable(message);
@@ -153,39 +198,68 @@ void AddOps(const std::vector<TxnOp>& ops,
   }
 }
 
-// Parses the endpoint list into a gRPC target.
-Result<std::string> TargetFor(const std::vector<std::string>& endpoints) {
-  if (endpoints.empty()) return Status::InvalidArgument("etcd meta store: no endpoints given");
-  std::vector<std::string> addresses;
-  for (std::string endpoint : endpoints) {
-    if (endpoint.rfind("https://", 0) == 0) {
-      return Status::Unimplemented("etcd meta store: TLS endpoints are not supported yet: " + endpoint);
+// Whether etcd refused a request because of its auth token: expired or unknown (etcd
+// restarted; simple tokens live in memory), an auth store that changed under it, or no token.
+bool IsStaleTokenMessage(std::string_view m) {
+  return m.find("invalid auth token") != std::string::npos ||
+         m.find("revision of auth store is old") != std::string::npos ||
+         m.find("user name is empty") != std::string::npos;
+}
+
+bool IsStaleToken(const grpc::Status& status) {
+  return !status.ok() && IsStaleTokenMessage(status.error_message());
+}
+
+// Runs one unary RPC, `call(ctx)`, with the request deadline and the auth token. When etcd
+// refuses the token, authenticates again and retries once; the result is mapped by FromGrpc.
+template <typename Call>
+Status Invoke(EtcdClient& client, std::string_view operation, Call&& call) {
+  for (int attempt = 0;; ++attempt) {
+    grpc::ClientContext ctx;
+    client.SetDeadline(ctx);
+    const std::string token = client.AddToken(ctx);
+    const grpc::Status status = call(ctx);
+    if (attempt == 0 && client.auth_enabled() && IsStaleToken(status)) {
+      TESSERA_RETURN_IF_ERROR(client.Reauthenticate(token));
+      continue;
     }
-    if (endpoint.rfind("http://", 0) == 0) endpoint = endpoint.substr(7);
-    while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
-    const size_t colon = endpoint.rfind(':');
-    if (endpoint.empty() || colon == std::string::npos || colon + 1 == endpoint.size() ||
-        endpoint.find('/') != std::string::npos) {
-      return Status::InvalidArgument("etcd meta store: endpoint '" + endpoint +
-                                     "' is not host:port or http://host:port");
-    }
-    addresses.push_back(endpoint);
+    return FromGrpc(status, client, operation);
   }
-  if (addresses.size() == 1) return addresses[0];
-  std::string target = "ipv4:";
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    const std::string host = addresses[i].substr(0, addresses[i].rfind(':'));
-    in_addr addr{};
-    if (inet_pton(AF_INET, host.c_str(), &addr) != 1) {
-      return Status::InvalidArgument("etcd meta store: with several endpoints each must be a literal IPv4 "
-                                     "address, got '" + addresses[i] + "'");
-    }
-    target += (i ? "," : "") + addresses[i];
-  }
-  return target;
 }
 
 }  // namespace
+
+namespace internal {
+
+Status EtcdClient::Authenticate() {
+  std::lock_guard<std::mutex> lock(auth_mu);
+  return AuthenticateLocked();
+}
+
+Status EtcdClient::AuthenticateLocked() {
+  etcdserverpb::AuthenticateRequest request;
+  request.set_name(options.username);
+  request.set_password(options.password);
+  etcdserverpb::AuthenticateResponse response;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  const grpc::Status status = auth->Authenticate(&ctx, request, &response);
+  authentications.fetch_add(1, std::memory_order_relaxed);
+  const std::string operation = "authenticate as user '" + options.username + "'";
+  if (!status.ok()) {
+    // etcd answers a wrong user or password with INVALID_ARGUMENT "authentication failed".
+    if (status.error_message().find("authentication failed") != std::string::npos) {
+      return Status::PermissionDenied("etcd " + target + ": " + operation + ": " + status.error_message() +
+                                      " (check the username and password)");
+    }
+    return FromGrpc(status, *this, operation);
+  }
+  std::lock_guard<std::mutex> token_lock(token_mu);
+  token = response.token();
+  return Status::OK();
+}
+
+}  // namespace internal
 
 std::string EtcdPrefixEnd(std::string_view prefix) {
   std::string end(prefix);
@@ -263,8 +337,12 @@ struct EtcdWatchState {
 
   // Runs one stream until it breaks. Returns true when the watch is over (cancelled or a
   // terminal response was delivered), false when the stream should be re-created.
-  bool RunStream(grpc::Status* stream_status, bool* created) {
+  // `*refused_token` is set (and false returned) when etcd refused to create the watch for its
+  // token while authentication is on (etcd reports that in the cancel reason of the creation
+  // response, e.g. "invalid auth token"), so the caller authenticates again and retries once.
+  bool RunStream(grpc::Status* stream_status, bool* created, std::string* refused_token) {
     grpc::ClientContext context;
+    const std::string token = client->AddToken(context);
     {
       std::lock_guard<std::mutex> lock(mu);
       if (cancelled) return true;
@@ -278,13 +356,36 @@ struct EtcdWatchState {
     create->set_start_revision(next_revision);
     create->set_prev_kv(true);
     bool done = false;
+    bool refused_now = false;  // refused for the token: etcd keeps the stream open, we end it
     if (stream->Write(request)) {
       etcdserverpb::WatchResponse pb;
       while (!done && stream->Read(&pb)) {
         if (pb.created()) {
           if (pb.canceled()) {
-            ReportStart(Status::FailedPrecondition("etcd " + client->target + ": watch refused: " +
-                                                   pb.cancel_reason()));
+            const bool denied = pb.cancel_reason().find("permission denied") != std::string::npos;
+            const bool stale = IsStaleTokenMessage(pb.cancel_reason());
+            if ((denied || stale) && client->auth_enabled() && refused_token->empty()) {
+              *refused_token = token;  // maybe just an expired token: the caller re-authenticates
+              refused_now = true;
+              TESSERA_LOG_INFO("etcd watch on '{}': refused ({}); authenticating again", key, pb.cancel_reason());
+              break;
+            }
+            const std::string message = "etcd " + client->target + ": watch on '" + key +
+                                        "' refused: " + pb.cancel_reason() +
+                                        (client->auth_enabled() ? " (user '" + client->options.username + "')" : "");
+            Status refused = denied  ? Status::PermissionDenied(message)
+                             : stale ? Status(StatusCode::kUnauthenticated, message)
+                                     : Status::FailedPrecondition(message);
+            bool was_started;
+            {
+              std::lock_guard<std::mutex> lock(mu);
+              was_started = started;
+            }
+            if (was_started) {
+              Fail(refused, 0);  // a resumed watch: its end must be visible to the callback
+            } else {
+              ReportStart(refused);
+            }
             done = true;
             break;
           }
@@ -338,7 +439,7 @@ struct EtcdWatchState {
       std::lock_guard<std::mutex> lock(mu);
       this->context = nullptr;
     }
-    if (done) context.TryCancel();  // stop a stream we no longer read
+    if (done || refused_now) context.TryCancel();  // stop a stream we no longer read
     *stream_status = stream->Finish();
     return done;
   }
@@ -347,13 +448,32 @@ struct EtcdWatchState {
     // Watch() holds join_mu until thread_id is set; callbacks compare against it.
     { std::lock_guard<std::mutex> lock(join_mu); }
     auto backoff = client->options.watch_retry_min;
+    std::string refused_token;  // non-empty: the last attempt was refused with this token
     while (!IsCancelled()) {
       grpc::Status stream_status;
       bool created = false;
-      if (RunStream(&stream_status, &created)) break;
-      if (created) backoff = client->options.watch_retry_min;
+      const bool retried_auth = !refused_token.empty();
+      if (RunStream(&stream_status, &created, &refused_token)) break;
+      if (created) {
+        backoff = client->options.watch_retry_min;
+        refused_token.clear();
+      }
       if (IsCancelled()) break;
-      Status status = FromGrpc(stream_status, *client, "watch");
+      Status status;
+      if (!refused_token.empty() && !retried_auth) {
+        // Refused (or the stream failed) for its token: authenticate again and retry at once.
+        status = client->Reauthenticate(refused_token);
+        if (status.ok()) continue;
+        refused_token.clear();
+      } else if (client->auth_enabled() && IsStaleToken(stream_status) && !retried_auth) {
+        refused_token = client->CurrentToken();
+        status = client->Reauthenticate(refused_token);
+        if (status.ok()) continue;
+        refused_token.clear();
+      } else {
+        refused_token.clear();
+        status = FromGrpc(stream_status, *client, "watch");
+      }
       if (status.ok()) status = Status::Unavailable("etcd " + client->target + ": watch stream closed");
       {
         std::lock_guard<std::mutex> lock(mu);
@@ -409,10 +529,15 @@ class EtcdWatchHandle final : public WatchHandle {
 
 Result<std::unique_ptr<EtcdMetaStore>> EtcdMetaStore::Open(const std::vector<std::string>& endpoints,
                                                            const EtcdMetaStoreOptions& options) {
-  TESSERA_ASSIGN_OR_RETURN(std::string target, TargetFor(endpoints));
+  TESSERA_ASSIGN_OR_RETURN(internal::EtcdTarget parsed, internal::ParseEtcdEndpoints(endpoints));
+  const std::string& target = parsed.target;
   if (options.dial_timeout.count() <= 0 || options.request_timeout.count() <= 0) {
     return Status::InvalidArgument("etcd meta store: dial_timeout and request_timeout must be positive");
   }
+  if (options.username.empty() && !options.password.empty()) {
+    return Status::InvalidArgument("etcd meta store: a password is configured without a username");
+  }
+  TESSERA_ASSIGN_OR_RETURN(auto credentials, internal::EtcdChannelCredentials(parsed, options));
   auto client = std::make_shared<EtcdClient>();
   client->target = target;
   client->options = options;
@@ -434,14 +559,31 @@ Result<std::unique_ptr<EtcdMetaStore>> EtcdMetaStore::Open(const std::vector<std
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
   if (target.rfind("ipv4:", 0) == 0) args.SetLoadBalancingPolicyName("pick_first");
-  client->channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  if (!client->channel->WaitForConnected(std::chrono::system_clock::now() + options.dial_timeout)) {
-    return Status::Unavailable("etcd " + target + ": not reachable within " +
-                               std::to_string(options.dial_timeout.count()) + " ms");
-  }
+  client->channel = grpc::CreateCustomChannel(target, credentials, args);
   client->kv = etcdserverpb::KV::NewStub(client->channel);
   client->watch = etcdserverpb::Watch::NewStub(client->channel);
   client->lease = etcdserverpb::Lease::NewStub(client->channel);
+  client->auth = etcdserverpb::Auth::NewStub(client->channel);
+  if (!client->channel->WaitForConnected(std::chrono::system_clock::now() + options.dial_timeout)) {
+    // WaitForConnected does not say why; a fail-fast RPC on the failed channel carries gRPC's
+    // last connection error (refused, TLS handshake and certificate errors).
+    etcdserverpb::RangeRequest probe;
+    probe.set_key(std::string(1, '\0'));
+    probe.set_count_only(true);
+    etcdserverpb::RangeResponse ignored;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    const grpc::Status why = client->kv->Range(&ctx, probe, &ignored);
+    std::string detail = why.ok() ? "" : ": " + why.error_message();
+    if (parsed.tls && detail.find("Connection refused") == std::string::npos) {
+      detail += " (TLS: check that the CA file (" +
+                (options.ca_file.empty() ? std::string("system roots") : options.ca_file) +
+                ") signed etcd's certificate and that etcd accepts the client certificate)";
+    }
+    return Status::Unavailable("etcd " + target + ": not reachable within " +
+                               std::to_string(options.dial_timeout.count()) + " ms" + detail);
+  }
+  if (client->auth_enabled()) TESSERA_RETURN_IF_ERROR(client->Authenticate());
   return std::unique_ptr<EtcdMetaStore>(new EtcdMetaStore(std::move(client)));
 }
 
@@ -460,14 +602,18 @@ EtcdMetaStore::~EtcdMetaStore() {
 
 const std::string& EtcdMetaStore::target() const { return client_->target; }
 
+int64_t EtcdMetaStore::authentications() const {
+  return client_->authentications.load(std::memory_order_relaxed);
+}
+
 Result<std::optional<KeyValue>> EtcdMetaStore::Get(std::string_view key) {
   TESSERA_RETURN_IF_ERROR(CheckKey(key, "get"));
   etcdserverpb::RangeRequest request;
   request.set_key(std::string(key));
   etcdserverpb::RangeResponse response;
-  grpc::ClientContext ctx;
-  client_->SetDeadline(ctx);
-  TESSERA_RETURN_IF_ERROR(FromGrpc(client_->kv->Range(&ctx, request, &response), *client_, "get"));
+  TESSERA_RETURN_IF_ERROR(Invoke(*client_, "get", [&](grpc::ClientContext& ctx) {
+    return client_->kv->Range(&ctx, request, &response);
+  }));
   if (response.kvs_size() == 0) return std::optional<KeyValue>();
   return std::optional<KeyValue>(FromPb(response.kvs(0)));
 }
@@ -480,9 +626,9 @@ Result<int64_t> EtcdMetaStore::Put(std::string_view key, std::string_view value,
   request.set_value(std::string(value));
   request.set_lease(static_cast<int64_t>(lease));
   etcdserverpb::PutResponse response;
-  grpc::ClientContext ctx;
-  client_->SetDeadline(ctx);
-  TESSERA_RETURN_IF_ERROR(FromGrpc(client_->kv->Put(&ctx, request, &response), *client_, "put"));
+  TESSERA_RETURN_IF_ERROR(Invoke(*client_, "put", [&](grpc::ClientContext& ctx) {
+    return client_->kv->Put(&ctx, request, &response);
+  }));
   return response.header().revision();
 }
 
@@ -491,9 +637,9 @@ Result<DeleteResult> EtcdMetaStore::Delete(std::string_view key) {
   etcdserverpb::DeleteRangeRequest request;
   request.set_key(std::string(key));
   etcdserverpb::DeleteRangeResponse response;
-  grpc::ClientContext ctx;
-  client_->SetDeadline(ctx);
-  TESSERA_RETURN_IF_ERROR(FromGrpc(client_->kv->DeleteRange(&ctx, request, &response), *client_, "delete"));
+  TESSERA_RETURN_IF_ERROR(Invoke(*client_, "delete", [&](grpc::ClientContext& ctx) {
+    return client_->kv->DeleteRange(&ctx, request, &response);
+  }));
   return DeleteResult{response.deleted(), response.header().revision()};
 }
 
@@ -505,9 +651,9 @@ Result<RangeResult> EtcdMetaStore::Range(std::string_view prefix, int64_t limit)
   request.set_range_end(EtcdPrefixEnd(prefix));
   request.set_limit(limit);
   etcdserverpb::RangeResponse response;
-  grpc::ClientContext ctx;
-  client_->SetDeadline(ctx);
-  TESSERA_RETURN_IF_ERROR(FromGrpc(client_->kv->Range(&ctx, request, &response), *client_, "range"));
+  TESSERA_RETURN_IF_ERROR(Invoke(*client_, "range", [&](grpc::ClientContext& ctx) {
+    return client_->kv->Range(&ctx, request, &response);
+  }));
   RangeResult result;
   result.kvs.reserve(response.kvs_size());
   for (const mvccpb::KeyValue& kv : response.kvs()) result.kvs.push_back(FromPb(kv));
@@ -550,9 +696,9 @@ Result<TxnResult> EtcdMetaStore::Commit(const Txn& txn) {
   AddOps(txn.success(), request.mutable_success());
   AddOps(txn.failure(), request.mutable_failure());
   etcdserverpb::TxnResponse response;
-  grpc::ClientContext ctx;
-  client_->SetDeadline(ctx);
-  TESSERA_RETURN_IF_ERROR(FromGrpc(client_->kv->Txn(&ctx, request, &response), *client_, "txn"));
+  TESSERA_RETURN_IF_ERROR(Invoke(*client_, "txn", [&](grpc::ClientContext& ctx) {
+    return client_->kv->Txn(&ctx, request, &response);
+  }));
   return TxnResult{response.succeeded(), response.header().revision()};
 }
 
@@ -577,15 +723,13 @@ Result<std::unique_ptr<WatchHandle>> EtcdMetaStore::Watch(std::string_view prefi
     request.set_count_only(true);
     request.set_revision(from_revision);
     etcdserverpb::RangeResponse response;
-    grpc::ClientContext ctx;
-    client_->SetDeadline(ctx);
-    grpc::Status status = client_->kv->Range(&ctx, request, &response);
+    Status status = Invoke(*client_, "watch from revision " + std::to_string(from_revision),
+                           [&](grpc::ClientContext& ctx) { return client_->kv->Range(&ctx, request, &response); });
     if (!status.ok()) {
-      Status our = FromGrpc(status, *client_, "watch from revision " + std::to_string(from_revision));
       // A future start revision is fine: the watch waits for it.
-      const bool future = our.code() == StatusCode::kOutOfRange &&
-                          status.error_message().find("future") != std::string::npos;
-      if (!future) return our;
+      const bool future = status.code() == StatusCode::kOutOfRange &&
+                          status.message().find("future") != std::string::npos;
+      if (!future) return status;
     }
     state->next_revision = from_revision == 0 ? response.header().revision() + 1 : from_revision;
   }
@@ -622,9 +766,9 @@ Result<LeaseId> EtcdMetaStore::Grant(std::chrono::milliseconds ttl) {
   etcdserverpb::LeaseGrantRequest request;
   request.set_ttl((ttl.count() + 999) / 1000);
   etcdserverpb::LeaseGrantResponse response;
-  grpc::ClientContext ctx;
-  client_->SetDeadline(ctx);
-  TESSERA_RETURN_IF_ERROR(FromGrpc(client_->lease->LeaseGrant(&ctx, request, &response), *client_, "grant"));
+  TESSERA_RETURN_IF_ERROR(Invoke(*client_, "grant", [&](grpc::ClientContext& ctx) {
+    return client_->lease->LeaseGrant(&ctx, request, &response);
+  }));
   if (!response.error().empty()) {
     return Status::Unknown("etcd " + client_->target + ": grant: " + response.error());
   }
@@ -633,19 +777,17 @@ Result<LeaseId> EtcdMetaStore::Grant(std::chrono::milliseconds ttl) {
 
 Status EtcdMetaStore::KeepAlive(LeaseId lease) {
   const std::string op = "keep-alive of lease " + std::to_string(static_cast<int64_t>(lease));
-  grpc::ClientContext ctx;
-  client_->SetDeadline(ctx);
-  auto stream = client_->lease->LeaseKeepAlive(&ctx);
   etcdserverpb::LeaseKeepAliveRequest request;
   request.set_id(static_cast<int64_t>(lease));
   etcdserverpb::LeaseKeepAliveResponse response;
-  const bool ok = stream->Write(request) && stream->Read(&response);
-  if (ok) stream->WritesDone();
-  grpc::Status status = stream->Finish();
-  if (!ok) {
-    if (status.ok()) status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed without a response");
-    return FromGrpc(status, *client_, op);
-  }
+  TESSERA_RETURN_IF_ERROR(Invoke(*client_, op, [&](grpc::ClientContext& ctx) {
+    auto stream = client_->lease->LeaseKeepAlive(&ctx);
+    const bool ok = stream->Write(request) && stream->Read(&response);
+    if (ok) stream->WritesDone();
+    grpc::Status status = stream->Finish();
+    if (!ok && status.ok()) status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream closed without a response");
+    return status;
+  }));
   if (response.ttl() <= 0) return Status::NotFound("etcd " + client_->target + ": " + op + ": lease not found");
   return Status::OK();
 }
@@ -654,10 +796,8 @@ Status EtcdMetaStore::Revoke(LeaseId lease) {
   etcdserverpb::LeaseRevokeRequest request;
   request.set_id(static_cast<int64_t>(lease));
   etcdserverpb::LeaseRevokeResponse response;
-  grpc::ClientContext ctx;
-  client_->SetDeadline(ctx);
-  return FromGrpc(client_->lease->LeaseRevoke(&ctx, request, &response), *client_,
-                  "revoke of lease " + std::to_string(static_cast<int64_t>(lease)));
+  return Invoke(*client_, "revoke of lease " + std::to_string(static_cast<int64_t>(lease)),
+                [&](grpc::ClientContext& ctx) { return client_->lease->LeaseRevoke(&ctx, request, &response); });
 }
 
 Result<std::chrono::milliseconds> EtcdMetaStore::TimeToLive(LeaseId lease) {
@@ -665,9 +805,9 @@ Result<std::chrono::milliseconds> EtcdMetaStore::TimeToLive(LeaseId lease) {
   etcdserverpb::LeaseTimeToLiveRequest request;
   request.set_id(static_cast<int64_t>(lease));
   etcdserverpb::LeaseTimeToLiveResponse response;
-  grpc::ClientContext ctx;
-  client_->SetDeadline(ctx);
-  TESSERA_RETURN_IF_ERROR(FromGrpc(client_->lease->LeaseTimeToLive(&ctx, request, &response), *client_, op));
+  TESSERA_RETURN_IF_ERROR(Invoke(*client_, op, [&](grpc::ClientContext& ctx) {
+    return client_->lease->LeaseTimeToLive(&ctx, request, &response);
+  }));
   // etcd answers an unknown lease with TTL -1 rather than an error.
   if (response.ttl() < 0) return Status::NotFound("etcd " + client_->target + ": " + op + ": lease not found");
   return std::chrono::milliseconds(response.ttl() * 1000);
@@ -677,12 +817,11 @@ Status EtcdMetaStore::Compact(int64_t revision) {
   etcdserverpb::CompactionRequest request;
   request.set_revision(revision);
   etcdserverpb::CompactionResponse response;
-  grpc::ClientContext ctx;
-  client_->SetDeadline(ctx);
-  grpc::Status status = client_->kv->Compact(&ctx, request, &response);
+  Status status = Invoke(*client_, "compact to revision " + std::to_string(revision),
+                         [&](grpc::ClientContext& ctx) { return client_->kv->Compact(&ctx, request, &response); });
   // Compacting to or below the current compaction point is a no-op in our contract.
-  if (!status.ok() && status.error_message().find("compacted") != std::string::npos) return Status::OK();
-  return FromGrpc(status, *client_, "compact to revision " + std::to_string(revision));
+  if (!status.ok() && status.message().find("has been compacted") != std::string::npos) return Status::OK();
+  return status;
 }
 
 Result<int64_t> EtcdMetaStore::CurrentRevision() {
@@ -690,9 +829,9 @@ Result<int64_t> EtcdMetaStore::CurrentRevision() {
   request.set_key(std::string(1, '\0'));
   request.set_count_only(true);
   etcdserverpb::RangeResponse response;
-  grpc::ClientContext ctx;
-  client_->SetDeadline(ctx);
-  TESSERA_RETURN_IF_ERROR(FromGrpc(client_->kv->Range(&ctx, request, &response), *client_, "current revision"));
+  TESSERA_RETURN_IF_ERROR(Invoke(*client_, "current revision", [&](grpc::ClientContext& ctx) {
+    return client_->kv->Range(&ctx, request, &response);
+  }));
   return response.header().revision();
 }
 

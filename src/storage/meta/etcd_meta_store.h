@@ -24,9 +24,23 @@ struct EtcdMetaStoreOptions {
   /// Backoff between attempts to re-establish a broken watch stream (doubles up to the max).
   std::chrono::milliseconds watch_retry_min{100};
   std::chrono::milliseconds watch_retry_max{2000};
+
+  /// TLS (https:// endpoints only). PEM file of the CA certificates etcd's certificate is
+  /// verified against; empty: the system roots.
+  std::string ca_file;
+  /// Client certificate and its unencrypted key (PEM) for etcd's --client-cert-auth; both or
+  /// neither.
+  std::string cert_file;
+  std::string key_file;
+
+  /// etcd authentication: when `username` is set, Open calls Auth.Authenticate and every
+  /// request carries the token; an expired or invalidated token is renewed once per request.
+  std::string username;
+  std::string password;
 };
 
-/// MetaStore on etcd v3 (KV, Watch and Lease services over gRPC, plaintext HTTP/2).
+/// MetaStore on etcd v3 (KV, Watch and Lease services over gRPC; plaintext or TLS, optionally
+/// with a client certificate and/or etcd username/password authentication).
 /// Every method maps to one etcd RPC (KeepAlive: one round trip on a short-lived
 /// LeaseKeepAlive stream); revisions, versions, lease ids and compaction are etcd's own.
 ///
@@ -38,6 +52,9 @@ struct EtcdMetaStoreOptions {
 ///   the last delivered revision + 1, so the callback sees no gap and no duplicate. A watch
 ///   whose resume point was compacted meanwhile gets the terminal kOutOfRange response with
 ///   `compact_revision`. A watch retries for as long as it lives; it never gives up on its own.
+/// - Authentication: etcd's tokens expire (simple tokens after --auth-token-ttl idle seconds).
+///   A request refused for its token authenticates again and is retried once; a watch whose
+///   stream is re-created with an expired token (etcd answers "permission denied") does the same.
 /// - Leases: etcd TTLs are whole seconds, so Grant rounds up; etcd also enforces a minimum
 ///   TTL (1.5 x election timeout, rounded up to a second).
 ///
@@ -46,10 +63,13 @@ struct EtcdMetaStoreOptions {
 /// thread); it must not be destroyed from inside a watch callback.
 class EtcdMetaStore final : public MetaStore {
  public:
-  /// Connects to etcd. `endpoints` are "host:port" or "http://host:port" (https is
-  /// kUnimplemented). With several endpoints they must be literal IPv4 addresses; gRPC then
-  /// fails over between them. kInvalidArgument for a malformed endpoint list, kUnavailable
-  /// when no endpoint answers within `dial_timeout`.
+  /// Connects to etcd. `endpoints` are "host:port", "http://host:port" or
+  /// "https://host:port" (TLS; all or none of them). With several endpoints they must be
+  /// literal IPv4 addresses; gRPC then fails over between them. kInvalidArgument for a
+  /// malformed or mixed endpoint list and for a missing or unreadable TLS file (naming it);
+  /// kUnavailable when no endpoint answers within `dial_timeout` (the message carries gRPC's
+  /// last connection error, e.g. the TLS handshake failure); kPermissionDenied, naming the
+  /// user, when etcd refuses the username/password.
   static Result<std::unique_ptr<EtcdMetaStore>> Open(const std::vector<std::string>& endpoints,
                                                      const EtcdMetaStoreOptions& options = {});
 
@@ -73,6 +93,9 @@ class EtcdMetaStore final : public MetaStore {
 
   /// The gRPC target the store talks to, e.g. "127.0.0.1:2379".
   const std::string& target() const;
+
+  /// How many times the store called Auth.Authenticate (Open included); 0 without a username.
+  int64_t authentications() const;
 
  private:
   explicit EtcdMetaStore(std::shared_ptr<internal::EtcdClient> client);

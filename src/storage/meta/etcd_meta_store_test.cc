@@ -33,7 +33,10 @@ TEST(EtcdPrefixEndTest, IncrementsTheLastByteBelow0xFF) {
 TEST(EtcdMetaStoreTest, RejectsBadEndpoints) {
   EXPECT_EQ(EtcdMetaStore::Open({}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(EtcdMetaStore::Open({"no-port"}).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(EtcdMetaStore::Open({"https://127.0.0.1:2379"}).status().code(), StatusCode::kUnimplemented);
+  // http and https mixed in one list.
+  auto mixed = EtcdMetaStore::Open({"https://127.0.0.1:2379", "http://127.0.0.2:2379"});
+  EXPECT_EQ(mixed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(mixed.status().message().find("https"), std::string::npos) << mixed.status().ToString();
   EXPECT_EQ(EtcdMetaStore::Open({"host-a:1", "host-b:2"}).status().code(), StatusCode::kInvalidArgument);
 }
 

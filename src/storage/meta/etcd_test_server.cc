@@ -77,6 +77,37 @@ Result<std::filesystem::path> MakeDataDir() {
   return std::filesystem::path(pattern);
 }
 
+// A channel to the server at `target` ("127.0.0.1:port") with the server's credentials.
+std::shared_ptr<grpc::Channel> ChannelTo(const std::string& target, const EtcdTestServerOptions& options,
+                                         const EtcdTestCertificates& certs, const grpc::ChannelArguments& args) {
+  if (!options.tls) return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = read(certs.ca_file);
+  if (options.client_cert_auth) {
+    ssl.pem_cert_chain = read(certs.client_cert_file);
+    ssl.pem_private_key = read(certs.client_key_file);
+  }
+  return grpc::CreateCustomChannel(target, grpc::SslCredentials(ssl), args);
+}
+
+// Authenticates as root; "" when auth is off.
+Result<std::string> RootToken(etcdserverpb::Auth::Stub& auth, const std::string& password, bool enabled) {
+  if (!enabled) return std::string();
+  grpc::ClientContext auth_ctx;
+  auth_ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+  etcdserverpb::AuthenticateRequest request;
+  request.set_name("root");
+  request.set_password(password);
+  etcdserverpb::AuthenticateResponse response;
+  grpc::Status status = auth.Authenticate(&auth_ctx, request, &response);
+  if (!status.ok()) return Status::Unavailable("etcd test server: authenticate as root: " + status.error_message());
+  return response.token();
+}
+
 bool WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
@@ -90,11 +121,39 @@ bool WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-EtcdTestServer::EtcdTestServer(std::filesystem::path binary, std::filesystem::path dir, int client_port,
-                               int peer_port)
-    : binary_(std::move(binary)), dir_(std::move(dir)), client_port_(client_port), peer_port_(peer_port) {}
+Result<EtcdTestCertificates> MakeEtcdTestCertificates(const std::filesystem::path& dir) {
+  // popen runs the shell through posix_spawn (no fork handlers), like our vfork below.
+  const std::string command = "bash '" TESSERA_TEST_CERTS_SCRIPT "' '" + dir.string() + "' 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return Status::Internal("etcd test server: popen failed: " + command);
+  std::string output;
+  char buffer[4096];
+  for (size_t n; (n = ::fread(buffer, 1, sizeof(buffer), pipe)) > 0;) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Status::FailedPrecondition("etcd test server: tests/make-test-certs.sh failed (needs openssl): " +
+                                      output);
+  }
+  const std::string d = dir.string() + "/";
+  return EtcdTestCertificates{.ca_file = d + "ca.pem",
+                              .server_cert_file = d + "server.pem",
+                              .server_key_file = d + "server.key",
+                              .client_cert_file = d + "client.pem",
+                              .client_key_file = d + "client.key"};
+}
 
-Result<std::unique_ptr<EtcdTestServer>> EtcdTestServer::Start() {
+EtcdTestServer::EtcdTestServer(std::filesystem::path binary, std::filesystem::path dir, int client_port,
+                               int peer_port, EtcdTestServerOptions options)
+    : binary_(std::move(binary)),
+      dir_(std::move(dir)),
+      client_port_(client_port),
+      peer_port_(peer_port),
+      options_(std::move(options)) {}
+
+Result<std::unique_ptr<EtcdTestServer>> EtcdTestServer::Start(const EtcdTestServerOptions& options) {
+  if (options.client_cert_auth && !options.tls) {
+    return Status::InvalidArgument("etcd test server: client_cert_auth requires tls");
+  }
   TESSERA_ASSIGN_OR_RETURN(std::filesystem::path binary, FindEtcd());
   Status last;
   // A port picked as free may be taken before etcd binds it; try a few times.
@@ -103,21 +162,27 @@ Result<std::unique_ptr<EtcdTestServer>> EtcdTestServer::Start() {
     TESSERA_ASSIGN_OR_RETURN(int client_port, FreePort());
     TESSERA_ASSIGN_OR_RETURN(int peer_port, FreePort());
     if (peer_port == client_port) continue;
-    std::unique_ptr<EtcdTestServer> server(new EtcdTestServer(binary, dir, client_port, peer_port));
+    std::unique_ptr<EtcdTestServer> server(new EtcdTestServer(binary, dir, client_port, peer_port, options));
+    if (options.tls) {
+      TESSERA_ASSIGN_OR_RETURN(server->certs_, MakeEtcdTestCertificates(dir / "certs"));
+    }
     last = server->Launch();
+    if (last.ok() && !options.root_password.empty()) last = server->EnableAuth();
     if (last.ok()) return server;
   }
   return last;
 }
 
-Result<EtcdTestServer*> EtcdTestServer::Shared() {
+namespace {
+
+// One lazily started server per flavour and process; a failed start is remembered.
+Result<EtcdTestServer*> SharedServer(const EtcdTestServerOptions& options, std::unique_ptr<EtcdTestServer>& server,
+                                     Status& failure) {
   static std::mutex mu;
-  static std::unique_ptr<EtcdTestServer> server;
-  static Status failure;
   std::lock_guard<std::mutex> lock(mu);
   if (server) return server.get();
   if (!failure.ok()) return failure;
-  auto started = Start();
+  auto started = EtcdTestServer::Start(options);
   if (!started.ok()) {
     failure = started.status();
     return failure;
@@ -126,16 +191,83 @@ Result<EtcdTestServer*> EtcdTestServer::Shared() {
   return server.get();
 }
 
+}  // namespace
+
+Result<EtcdTestServer*> EtcdTestServer::SharedSecure() {
+  static std::unique_ptr<EtcdTestServer> server;
+  static Status failure;
+  return SharedServer({.tls = true, .root_password = kSharedSecurePassword}, server, failure);
+}
+
+Result<EtcdTestServer*> EtcdTestServer::Shared() {
+  static std::unique_ptr<EtcdTestServer> server;
+  static Status failure;
+  return SharedServer({}, server, failure);
+}
+
 EtcdTestServer::~EtcdTestServer() {
   (void)Stop();
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
 
-std::string EtcdTestServer::endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
+std::string EtcdTestServer::endpoint() const {
+  return (options_.tls ? "https://127.0.0.1:" : "127.0.0.1:") + std::to_string(client_port_);
+}
+
+EtcdMetaStoreOptions EtcdTestServer::StoreOptions() const {
+  EtcdMetaStoreOptions options;
+  options.ca_file = certs_.ca_file;
+  if (options_.client_cert_auth) {
+    options.cert_file = certs_.client_cert_file;
+    options.key_file = certs_.client_key_file;
+  }
+  if (!options_.root_password.empty()) {
+    options.username = "root";
+    options.password = options_.root_password;
+  }
+  return options;
+}
+
+// etcd 3.4 turns authentication on only through its API: user root with the root role must
+// exist first (what `etcdctl user add root && etcdctl auth enable` does).
+Status EtcdTestServer::EnableAuth() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto auth = etcdserverpb::Auth::NewStub(
+      ChannelTo("127.0.0.1:" + std::to_string(client_port_), options_, certs_, args));
+  auto call = [&](std::string_view what, auto method, const auto& request, auto response) -> Status {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 5s);
+    grpc::Status status = ((*auth).*method)(&ctx, request, &response);
+    if (!status.ok()) {
+      return Status::Unavailable("etcd test server: " + std::string(what) + ": " + status.error_message());
+    }
+    return Status::OK();
+  };
+  etcdserverpb::AuthUserAddRequest user;
+  user.set_name("root");
+  user.set_password(options_.root_password);
+  TESSERA_RETURN_IF_ERROR(call("add user root", &etcdserverpb::Auth::Stub::UserAdd, user,
+                               etcdserverpb::AuthUserAddResponse()));
+  etcdserverpb::AuthRoleAddRequest role;
+  role.set_name("root");
+  TESSERA_RETURN_IF_ERROR(call("add role root", &etcdserverpb::Auth::Stub::RoleAdd, role,
+                               etcdserverpb::AuthRoleAddResponse()));
+  etcdserverpb::AuthUserGrantRoleRequest grant;
+  grant.set_user("root");
+  grant.set_role("root");
+  TESSERA_RETURN_IF_ERROR(call("grant role root to root", &etcdserverpb::Auth::Stub::UserGrantRole, grant,
+                               etcdserverpb::AuthUserGrantRoleResponse()));
+  TESSERA_RETURN_IF_ERROR(call("enable authentication", &etcdserverpb::Auth::Stub::AuthEnable,
+                               etcdserverpb::AuthEnableRequest(), etcdserverpb::AuthEnableResponse()));
+  auth_enabled_ = true;
+  return Status::OK();
+}
 
 Status EtcdTestServer::Launch() {
-  const std::string client_url = "http://127.0.0.1:" + std::to_string(client_port_);
+  const std::string client_url =
+      (options_.tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(client_port_);
   const std::string peer_url = "http://127.0.0.1:" + std::to_string(peer_port_);
   std::vector<std::string> args = {
       binary_.string(),
@@ -154,6 +286,15 @@ Status EtcdTestServer::Launch() {
       "--log-outputs=stderr",
       "--log-level=info",
   };
+  if (options_.tls) {
+    args.push_back("--cert-file=" + certs_.server_cert_file);
+    args.push_back("--key-file=" + certs_.server_key_file);
+  }
+  if (options_.client_cert_auth) {
+    args.push_back("--client-cert-auth");
+    args.push_back("--trusted-ca-file=" + certs_.ca_file);
+  }
+  if (options_.auth_token_ttl_s > 0) args.push_back("--auth-token-ttl=" + std::to_string(options_.auth_token_ttl_s));
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -207,7 +348,7 @@ Status EtcdTestServer::WaitReady() {
   // it serves them, and an attempt caught in that window waits for the HTTP/2 SETTINGS
   // frame until this timeout (default 20 s).
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 1000);
-  auto channel = grpc::CreateCustomChannel(endpoint(), grpc::InsecureChannelCredentials(), args);
+  auto channel = ChannelTo("127.0.0.1:" + std::to_string(client_port_), options_, certs_, args);
   auto kv = etcdserverpb::KV::NewStub(channel);
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   std::string last_error;
@@ -230,7 +371,12 @@ Status EtcdTestServer::WaitReady() {
     request.set_key("tessera-ready-probe");
     etcdserverpb::RangeResponse response;
     grpc::Status status = kv->Range(&ctx, request, &response);
-    if (status.ok()) return Status::OK();
+    // Any answer from etcd itself means it serves (with auth on, a probe without a token is
+    // refused).
+    if (status.ok() || (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+                        status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED)) {
+      return Status::OK();
+    }
     last_error = status.error_message();
     std::this_thread::sleep_for(50ms);
   }
@@ -276,20 +422,24 @@ Status EtcdTestServer::Restart() {
 }
 
 Status EtcdTestServer::Reset() {
-  auto channel = grpc::CreateChannel(endpoint(), grpc::InsecureChannelCredentials());
+  auto channel = ChannelTo("127.0.0.1:" + std::to_string(client_port_), options_, certs_, grpc::ChannelArguments());
   auto kv = etcdserverpb::KV::NewStub(channel);
   auto lease = etcdserverpb::Lease::NewStub(channel);
+  auto auth = etcdserverpb::Auth::NewStub(channel);
+  TESSERA_ASSIGN_OR_RETURN(const std::string token, RootToken(*auth, options_.root_password, auth_enabled_));
   auto deadline = [] { return std::chrono::system_clock::now() + 5s; };
   etcdserverpb::LeaseLeasesResponse leases;
   {
     grpc::ClientContext ctx;
     ctx.set_deadline(deadline());
+    if (auth_enabled_) ctx.AddMetadata("token", token);
     grpc::Status status = lease->LeaseLeases(&ctx, etcdserverpb::LeaseLeasesRequest(), &leases);
     if (!status.ok()) return Status::Unavailable("etcd test server: list leases: " + status.error_message());
   }
   for (const etcdserverpb::LeaseStatus& l : leases.leases()) {
     grpc::ClientContext ctx;
     ctx.set_deadline(deadline());
+    if (auth_enabled_) ctx.AddMetadata("token", token);
     etcdserverpb::LeaseRevokeRequest request;
     request.set_id(l.id());
     etcdserverpb::LeaseRevokeResponse response;
@@ -300,6 +450,7 @@ Status EtcdTestServer::Reset() {
   }
   grpc::ClientContext ctx;
   ctx.set_deadline(deadline());
+  if (auth_enabled_) ctx.AddMetadata("token", token);
   etcdserverpb::DeleteRangeRequest request;
   request.set_key(std::string(1, '\0'));
   request.set_range_end(std::string(1, '\0'));

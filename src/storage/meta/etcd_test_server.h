@@ -10,8 +10,35 @@
 
 #include "common/result.h"
 #include "common/status.h"
+#include "storage/meta/etcd_meta_store.h"
 
 namespace tessera::storage::testing {
+
+/// PEM files made by tests/make-test-certs.sh: a throwaway CA, a server certificate for
+/// localhost/127.0.0.1 and a client certificate (CN=root), all signed by that CA.
+struct EtcdTestCertificates {
+  std::string ca_file;
+  std::string server_cert_file, server_key_file;
+  std::string client_cert_file, client_key_file;
+};
+
+/// Runs tests/make-test-certs.sh into `dir` (needs the openssl command). Each call makes a
+/// new CA. FailedPrecondition with the script's output when it fails.
+Result<EtcdTestCertificates> MakeEtcdTestCertificates(const std::filesystem::path& dir);
+
+/// How to start the test etcd. The defaults are plaintext without authentication.
+struct EtcdTestServerOptions {
+  /// https client URLs (--cert-file/--key-file) with certificates from MakeEtcdTestCertificates.
+  bool tls = false;
+  /// Also --client-cert-auth --trusted-ca-file: clients must present a certificate signed by
+  /// the test CA. Requires `tls`.
+  bool client_cert_auth = false;
+  /// Non-empty: after the first start, the harness adds user "root" with this password (and
+  /// the root role) and enables authentication through the Auth API.
+  std::string root_password = "";
+  /// --auth-token-ttl in seconds (simple tokens expire after this long unused); 0: etcd's 300.
+  int auth_token_ttl_s = 0;
+};
 
 /// A private etcd server: a child process on free loopback ports with its data in a fresh
 /// temporary directory (under /dev/shm when available, since etcd fsyncs every write).
@@ -26,19 +53,30 @@ namespace tessera::storage::testing {
 class EtcdTestServer {
  public:
   /// Starts a server and waits (bounded, 20 s) until it serves requests.
-  static Result<std::unique_ptr<EtcdTestServer>> Start();
+  static Result<std::unique_ptr<EtcdTestServer>> Start(const EtcdTestServerOptions& options = {});
 
   /// The per-process shared server, started on first use and stopped at exit. A failed
   /// start is remembered and returned to every later caller.
   static Result<EtcdTestServer*> Shared();
+  /// Like Shared(), a second per-process server over TLS with authentication on (user root,
+  /// password kSharedSecurePassword).
+  static Result<EtcdTestServer*> SharedSecure();
+  static constexpr const char* kSharedSecurePassword = "tessera-test-password";
 
   /// Stops the server (SIGTERM, then SIGKILL after 5 s) and removes its data directory.
   ~EtcdTestServer();
   EtcdTestServer(const EtcdTestServer&) = delete;
   EtcdTestServer& operator=(const EtcdTestServer&) = delete;
 
-  /// "127.0.0.1:<client port>".
+  /// "127.0.0.1:<client port>", or "https://127.0.0.1:<client port>" with TLS.
   std::string endpoint() const;
+
+  /// Store options that reach this server: the test CA, the client certificate when the server
+  /// requires one, user root and its password when authentication is on.
+  EtcdMetaStoreOptions StoreOptions() const;
+
+  /// The certificates of a TLS server (empty fields otherwise).
+  const EtcdTestCertificates& certificates() const { return certs_; }
 
   /// SIGKILL, as in a crash; the data directory stays.
   Status Kill();
@@ -53,9 +91,11 @@ class EtcdTestServer {
   pid_t pid() const { return pid_; }
 
  private:
-  EtcdTestServer(std::filesystem::path binary, std::filesystem::path dir, int client_port, int peer_port);
+  EtcdTestServer(std::filesystem::path binary, std::filesystem::path dir, int client_port, int peer_port,
+                 EtcdTestServerOptions options);
   Status Launch();
   Status WaitReady();
+  Status EnableAuth();
   std::string LogTail() const;
   std::string LogSinceLaunch() const;
 
@@ -63,6 +103,9 @@ class EtcdTestServer {
   const std::filesystem::path dir_;
   const int client_port_;
   const int peer_port_;
+  const EtcdTestServerOptions options_;
+  EtcdTestCertificates certs_;
+  bool auth_enabled_ = false;  // authentication turned on (requests need a token)
   pid_t pid_ = -1;
   size_t log_offset_ = 0;  // size of etcd.log when the current process was launched
 };

@@ -51,8 +51,21 @@ struct EtcdMetaStoreFactory {
   }
 };
 
+// The same over TLS (https endpoint, the test CA as ca_file) with etcd authentication on
+// (user root): a second per-process server, emptied before each test.
+struct EtcdTlsAuthMetaStoreFactory {
+  static constexpr std::chrono::milliseconds kShortTtl{1000};
+  Result<std::unique_ptr<MetaStore>> Make() {
+    TESSERA_ASSIGN_OR_RETURN(testing::EtcdTestServer * server, testing::EtcdTestServer::SharedSecure());
+    TESSERA_RETURN_IF_ERROR(server->Reset());
+    TESSERA_ASSIGN_OR_RETURN(auto store, EtcdMetaStore::Open({server->endpoint()}, server->StoreOptions()));
+    return std::unique_ptr<MetaStore>(std::move(store));
+  }
+};
+
 // One line per implementation.
-using MetaStoreImplementations = ::testing::Types<SqliteMetaStoreFactory, EtcdMetaStoreFactory>;
+using MetaStoreImplementations =
+    ::testing::Types<SqliteMetaStoreFactory, EtcdMetaStoreFactory, EtcdTlsAuthMetaStoreFactory>;
 
 template <typename Factory>
 class MetaStoreConformanceTest : public ::testing::Test {
