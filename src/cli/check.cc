@@ -60,7 +60,7 @@ std::string Hint(const Status& status) {
   switch (status.code()) {
     case StatusCode::kPermissionDenied:
     case StatusCode::kUnauthenticated:
-      return "check the credentials (access_key / secret_key)";
+      return "check the credentials (object_store.access_key / secret_key, meta.username / password)";
     case StatusCode::kNotFound:
       return "the bucket, path or endpoint named in the configuration does not exist";
     case StatusCode::kUnavailable:

@@ -153,6 +153,26 @@ TEST_F(CheckTest, S3OverTlsNeedsTheRightCaFile) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
 }
 
+// etcd over TLS with authentication: the meta.* TLS and credential keys reach the store; a
+// wrong password is PermissionDenied with a credentials hint.
+TEST_F(CheckTest, EtcdOverTlsWithAuth) {
+  tessera::storage::testing::EtcdTestServerOptions secure;
+  secure.tls = true;
+  secure.root_password = "check-secret";
+  auto server = tessera::storage::testing::EtcdTestServer::Start(secure);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const std::string d = dir_.string();
+  const std::string base = "check --set object_store.path=" + d + "/objects --set log.path=" + d + "/wal" +
+                           " --set meta.type=etcd --set meta.endpoints=" + (*server)->endpoint() +
+                           " --set meta.ca_file=" + (*server)->certificates().ca_file + " --set meta.username=root";
+  RunResult r = RunTessera(base + " --set meta.password=check-secret");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = RunTessera(base + " --set meta.password=wrong");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("PERMISSION_DENIED"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("root"), std::string::npos) << r.output;
+}
+
 TEST_F(CheckTest, EtcdMetaStorePassesAndUnreachableEtcdFails) {
   auto server = tessera::storage::testing::EtcdTestServer::Start();
   ASSERT_TRUE(server.ok()) << server.status().ToString();
