@@ -95,6 +95,19 @@ constexpr KeySpec kKeys[] = {
      .doc = "NATS server URL, e.g. nats://host:4222."},
     {.section = "log", .key = "replicas", .type = kInt, .default_value = "1",
      .doc = "NATS JetStream stream replicas.", .min = 1, .max = 5},
+    {.section = "log", .key = "ca_file", .type = kString, .default_value = "",
+     .doc = "PEM file of the CA certificates the NATS server's certificate is verified against; setting it (or "
+            "log.cert_file, or a tls:// URL) turns TLS on. Checked at start."},
+    {.section = "log", .key = "cert_file", .type = kString, .default_value = "",
+     .doc = "PEM client certificate for a NATS server with TLS verify (with log.key_file; empty: none)."},
+    {.section = "log", .key = "key_file", .type = kString, .default_value = "",
+     .doc = "Unencrypted PEM private key of log.cert_file."},
+    {.section = "log", .key = "username", .type = kString, .default_value = "",
+     .doc = "NATS user to authenticate as (empty: no user/password authentication)."},
+    {.section = "log", .key = "password", .type = kString, .default_value = "",
+     .doc = "Password of log.username.", .secret = true},
+    {.section = "log", .key = "token", .type = kString, .default_value = "",
+     .doc = "NATS authorization token (instead of log.username; empty: none).", .secret = true},
 
     // coord: the coordinator.
     {.section = "coord", .key = "bounded_staleness", .type = kDuration, .default_value = "1s",

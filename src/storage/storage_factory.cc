@@ -86,6 +86,12 @@ Result<std::unique_ptr<Log>> OpenLog(const config::Config& config) {
     NatsLogOptions options;
     options.url = config.GetString("log.url");
     options.replicas = static_cast<int>(config.GetInt("log.replicas"));
+    options.ca_file = config.GetString("log.ca_file");
+    options.cert_file = config.GetString("log.cert_file");
+    options.key_file = config.GetString("log.key_file");
+    options.username = config.GetString("log.username");
+    options.password = config.GetString("log.password");
+    options.token = config.GetString("log.token");
     if (options.url.empty()) return Status::InvalidArgument("config key 'log.url' must be set when log.type is nats");
     TESSERA_ASSIGN_OR_RETURN(auto log, NatsLog::Open(std::move(options)));
     return std::unique_ptr<Log>(std::move(log));

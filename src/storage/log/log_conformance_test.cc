@@ -65,7 +65,30 @@ class NatsLogHarness {
   int id_ = 0;
 };
 
-using LogImplementations = ::testing::Types<LocalLogHarness, NatsLogHarness>;
+/// NatsLog over TLS (server certificate checked against the test CA and host name, client
+/// certificate verified by the server) with user/password authorization, against the
+/// binary's second shared nats-server (NatsTestServer::SharedSecure).
+class NatsTlsAuthLogHarness {
+ public:
+  static std::string SkipReason() { return ""; }
+  NatsTlsAuthLogHarness() {
+    static std::atomic<int> next{0};
+    id_ = ++next;
+  }
+  Result<std::unique_ptr<Log>> Open() {
+    TESSERA_ASSIGN_OR_RETURN(testing::NatsTestServer * server, testing::NatsTestServer::SharedSecure());
+    NatsLogOptions options = server->LogOptions();
+    options.stream_prefix = testing::Numbered("TS", static_cast<uint64_t>(id_)) + "_";
+    options.subject_prefix = testing::Numbered("ts.h", static_cast<uint64_t>(id_));
+    TESSERA_ASSIGN_OR_RETURN(std::unique_ptr<NatsLog> log, NatsLog::Open(options));
+    return std::unique_ptr<Log>(std::move(log));
+  }
+
+ private:
+  int id_ = 0;
+};
+
+using LogImplementations = ::testing::Types<LocalLogHarness, NatsLogHarness, NatsTlsAuthLogHarness>;
 
 namespace {
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "storage/log/nats_security.h"
+
 namespace tessera::storage {
 
 namespace {
@@ -262,6 +264,8 @@ Result<std::unique_ptr<NatsLog>> NatsLog::Open(NatsLogOptions options) {
     }
   }
 
+  TESSERA_RETURN_IF_ERROR(internal::ValidateNatsSecurity(options));
+
   std::vector<std::string> urls;
   for (size_t pos = 0; pos <= options.url.size();) {
     const size_t comma = std::min(options.url.find(',', pos), options.url.size());
@@ -286,12 +290,17 @@ Result<std::unique_ptr<NatsLog>> NatsLog::Open(NatsLogOptions options) {
     natsOptions_Destroy(opts);
     return FromNats(s, static_cast<jsErrCode>(0), "NatsLog: setting connection options for " + options.url);
   }
+  if (Status secured = internal::ApplyNatsSecurity(options, opts); !secured.ok()) {
+    natsOptions_Destroy(opts);
+    return secured;
+  }
   auto connection = std::make_shared<Connection>();
   connection->url = options.url;
   s = natsConnection_Connect(&connection->nc, opts);
   natsOptions_Destroy(opts);
   if (s != NATS_OK) {
     connection->nc = nullptr;
+    if (Status secure = internal::NatsConnectSecurityError(options, s, NatsText(s)); !secure.ok()) return secure;
     return Status::Unavailable("NatsLog: cannot connect to NATS at " + options.url + " (connect timeout " +
                                std::to_string(options.connect_timeout.count()) + " ms): " + NatsText(s));
   }

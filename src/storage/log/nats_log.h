@@ -45,6 +45,23 @@ struct NatsLogOptions {
   /// Reconnect attempts before the connection is given up for good (every later call is
   /// kUnavailable); -1 retries forever. Default -1.
   int max_reconnect = -1;
+
+  // TLS and authentication (src/storage/log/README.md, "TLS and authentication"). TLS is
+  // used when a URL has the tls:// scheme or ca_file or cert_file is set; Open then fails
+  // unless the server offers TLS. Files are checked (exist, readable) at Open.
+
+  /// PEM file of the CA certificates the server's certificate is verified against
+  /// (config `log.ca_file`). Empty: OpenSSL's default trust store.
+  std::string ca_file;
+  /// PEM client certificate (chain) presented for the server's `verify: true`, with its
+  /// unencrypted PEM key `key_file` (config `log.cert_file`, `log.key_file`): both or neither.
+  std::string cert_file;
+  std::string key_file;
+  /// NATS user and password (config `log.username`, `log.password`). Empty: none.
+  std::string username;
+  std::string password;
+  /// NATS authorization token (config `log.token`); exclusive with username.
+  std::string token;
 };
 
 /// The escaped form of a valid channel name used in stream names and subjects: every '.'
@@ -74,8 +91,11 @@ std::optional<std::string> UnescapeChannelName(std::string_view escaped);
 class NatsLog final : public Log {
  public:
   /// Connects to `options.url` and checks that JetStream is enabled. kUnavailable when no
-  /// server answers within connect_timeout; kFailedPrecondition when JetStream is off;
-  /// kInvalidArgument for bad options.
+  /// server answers within connect_timeout or the TLS handshake fails (the message names the
+  /// CA / certificate file); kPermissionDenied when the server refuses the credentials
+  /// (naming the user), kUnauthenticated when it wants credentials and none were given;
+  /// kFailedPrecondition when JetStream is off; kInvalidArgument for bad options or a
+  /// missing or unreadable TLS file (naming it). No retry: each of these returns at once.
   static Result<std::unique_ptr<NatsLog>> Open(NatsLogOptions options);
 
   /// Cancels outstanding subscriptions and closes the connection. No call may be in progress.

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -88,9 +89,38 @@ bool ServerReady(int port, bool jetstream) {
 
 }  // namespace
 
+Result<NatsTestCertificates> MakeNatsTestCertificates(const std::string& dir) {
+  const std::string command = "bash '" TESSERA_TEST_CERTS_SCRIPT "' '" + dir + "' 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return Status::Internal("nats test server: popen failed: " + command);
+  std::string output;
+  char buffer[4096];
+  for (size_t n; (n = ::fread(buffer, 1, sizeof(buffer), pipe)) > 0;) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Status::FailedPrecondition("nats test server: tests/make-test-certs.sh failed (needs openssl): " + output);
+  }
+  const std::string d = dir + "/";
+  return NatsTestCertificates{.ca_file = d + "ca.pem",
+                              .server_cert_file = d + "server.pem",
+                              .server_key_file = d + "server.key",
+                              .client_cert_file = d + "client.pem",
+                              .client_key_file = d + "client.key"};
+}
+
 Result<std::unique_ptr<NatsTestServer>> NatsTestServer::Start(bool jetstream) {
+  NatsTestServerOptions options;
+  options.jetstream = jetstream;
+  return Start(options);
+}
+
+Result<std::unique_ptr<NatsTestServer>> NatsTestServer::Start(const NatsTestServerOptions& options) {
+  if (options.verify_client && !options.tls) return Status::InvalidArgument("nats test server: verify_client requires tls");
+  if (!options.user.empty() && !options.token.empty()) {
+    return Status::InvalidArgument("nats test server: user and token are exclusive");
+  }
   std::unique_ptr<NatsTestServer> server(new NatsTestServer());
-  server->jetstream_ = jetstream;
+  server->options_ = options;
   server->binary_ = FindBinary();
   if (server->binary_.empty()) {
     return Status::FailedPrecondition(
@@ -104,6 +134,9 @@ Result<std::unique_ptr<NatsTestServer>> NatsTestServer::Start(bool jetstream) {
   }
   server->dir_ = templ;
   server->store_dir_ = templ + "/store";
+  if (options.tls) {
+    TESSERA_ASSIGN_OR_RETURN(server->certs_, MakeNatsTestCertificates(templ + "/certs"));
+  }
   Status last;
   for (int attempt = 0; attempt < 3; ++attempt) {  // a picked port can be taken before the server binds it
     TESSERA_ASSIGN_OR_RETURN(server->port_, FreePort());
@@ -120,7 +153,17 @@ Status NatsTestServer::Launch() {
     std::ofstream out(config, std::ios::trunc);
     out << "listen: 127.0.0.1:" << port_ << "\n"
         << "max_payload: 8388608\n";
-    if (jetstream_) out << "jetstream {\n  store_dir: \"" << store_dir_ << "\"\n}\n";
+    if (options_.jetstream) out << "jetstream {\n  store_dir: \"" << store_dir_ << "\"\n}\n";
+    if (options_.tls) {
+      out << "tls {\n  cert_file: \"" << certs_.server_cert_file << "\"\n  key_file: \"" << certs_.server_key_file
+          << "\"\n  ca_file: \"" << certs_.ca_file << "\"\n  verify: " << (options_.verify_client ? "true" : "false")
+          << "\n  timeout: 2\n}\n";
+    }
+    if (!options_.user.empty()) {
+      out << "authorization {\n  user: \"" << options_.user << "\"\n  password: \"" << options_.password << "\"\n}\n";
+    } else if (!options_.token.empty()) {
+      out << "authorization {\n  token: \"" << options_.token << "\"\n}\n";
+    }
     if (!out) return Status::Internal("writing " + config);
   }
   std::vector<std::string> args = {binary_, "-c", config};
@@ -152,7 +195,7 @@ Status NatsTestServer::Launch() {
       return Status::FailedPrecondition(binary_ + " exited during startup (status " + std::to_string(wstatus) +
                                         "); its log: " + LogTail());
     }
-    if (ServerReady(port_, jetstream_)) return Status::OK();
+    if (ServerReady(port_, options_.jetstream)) return Status::OK();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   Kill();
@@ -220,6 +263,45 @@ Result<NatsTestServer*> NatsTestServer::Shared() {
   }
   server = std::move(started).value();
   return server.get();
+}
+
+Result<NatsTestServer*> NatsTestServer::SharedSecure() {
+  static std::mutex mu;
+  static std::unique_ptr<NatsTestServer> server;
+  static Status failure;
+  std::lock_guard<std::mutex> lock(mu);
+  if (server) return server.get();
+  if (!failure.ok()) return failure;
+  NatsTestServerOptions options;
+  options.tls = true;
+  options.verify_client = true;
+  options.user = "tessera";
+  options.password = "s3cret-wal";
+  auto started = Start(options);
+  if (!started.ok()) {
+    failure = started.status();
+    return failure;
+  }
+  server = std::move(started).value();
+  return server.get();
+}
+
+NatsLogOptions NatsTestServer::LogOptions() const {
+  NatsLogOptions log;
+  if (options_.tls) {
+    log.url = "tls://localhost:" + std::to_string(port_);
+    log.ca_file = certs_.ca_file;
+    if (options_.verify_client) {
+      log.cert_file = certs_.client_cert_file;
+      log.key_file = certs_.client_key_file;
+    }
+  } else {
+    log.url = url();
+  }
+  log.username = options_.user;
+  log.password = options_.password;
+  log.token = options_.token;
+  return log;
 }
 
 std::string NatsTestServer::SkipReason() {
