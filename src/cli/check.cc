@@ -60,11 +60,16 @@ std::string Hint(const Status& status) {
   switch (status.code()) {
     case StatusCode::kPermissionDenied:
     case StatusCode::kUnauthenticated:
-      return "check the credentials (object_store.access_key / secret_key, meta.username / password)";
+      return "check the credentials (object_store.access_key / secret_key, meta.username / password, "
+             "log.username / password or log.token)";
     case StatusCode::kNotFound:
       return "the bucket, path or endpoint named in the configuration does not exist";
     case StatusCode::kUnavailable:
     case StatusCode::kDeadlineExceeded:
+      if (status.message().find("TLS handshake") != std::string_view::npos) {
+        return "the TLS handshake failed: set the ca_file named above to the CA that signed the server's "
+               "certificate, and the cert_file/key_file the server expects";
+      }
       return "the server is unreachable: check the endpoint and that the server is running";
     case StatusCode::kFailedPrecondition:
       if (status.message().find("TLS certificate") != std::string_view::npos) {

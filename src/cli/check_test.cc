@@ -173,6 +173,42 @@ TEST_F(CheckTest, EtcdOverTlsWithAuth) {
   EXPECT_NE(r.output.find("root"), std::string::npos) << r.output;
 }
 
+// NATS over mutual TLS with user/password authorization: the log.* TLS and credential keys
+// reach NatsLog; a wrong password is PermissionDenied naming the user, with a credentials
+// hint; a CA that did not sign the server's certificate is a TLS error with a TLS hint.
+TEST_F(CheckTest, NatsOverTlsWithAuth) {
+  tessera::storage::testing::NatsTestServerOptions secure;
+  secure.tls = true;
+  secure.verify_client = true;
+  secure.user = "waluser";
+  secure.password = "check-secret";
+  auto server = tessera::storage::testing::NatsTestServer::Start(secure);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const tessera::storage::NatsLogOptions log = (*server)->LogOptions();
+  const std::string d = dir_.string();
+  const std::string local = "check --set object_store.path=" + d + "/objects --set meta.path=" + d + "/meta.db";
+  const std::string base = local + " --set log.type=nats --set log.url=" + log.url +
+                           " --set log.cert_file=" + log.cert_file + " --set log.key_file=" + log.key_file +
+                           " --set log.username=waluser";
+  RunResult r = RunTessera(base + " --set log.ca_file=" + log.ca_file + " --set log.password=check-secret");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = RunTessera(base + " --set log.ca_file=" + log.ca_file + " --set log.password=wrong");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("PERMISSION_DENIED"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("waluser"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("log.username"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("check-secret"), std::string::npos) << "the password leaked: " << r.output;
+  // The client certificate is not a CA: the server's certificate does not chain to it.
+  r = RunTessera(base + " --set log.ca_file=" + log.cert_file + " --set log.password=check-secret");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("TLS handshake failed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("log.ca_file"), std::string::npos) << r.output;
+  r = RunTessera(base + " --set log.ca_file=" + d + "/missing-ca.pem --set log.password=check-secret");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("INVALID_ARGUMENT"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(d + "/missing-ca.pem"), std::string::npos) << r.output;
+}
+
 TEST_F(CheckTest, EtcdMetaStorePassesAndUnreachableEtcdFails) {
   auto server = tessera::storage::testing::EtcdTestServer::Start();
   ASSERT_TRUE(server.ok()) << server.status().ToString();
