@@ -12,6 +12,7 @@
 
 #include "storage/log/nats_test_server.h"
 #include "storage/meta/etcd_test_server.h"
+#include "storage/object/s3_object_store.h"
 #include "storage/object/swift_test_server.h"
 
 namespace {
@@ -48,6 +49,16 @@ class CheckTest : public ::testing::Test {
     const auto path = dir_ / "tessera.yaml";
     std::ofstream(path) << yaml;
     return path.string();
+  }
+
+  // `check` on local meta and log and the S3 store of `options` (path style), without the
+  // bucket and secret, which the tests vary.
+  std::string S3CheckArgs(const tessera::storage::S3Options& options) const {
+    const std::string d = dir_.string();
+    return "check --set meta.path=" + d + "/meta.db --set log.path=" + d + "/wal" +
+           " --set object_store.type=s3 --set object_store.endpoint=" + options.endpoint +
+           " --set object_store.region=" + options.region +
+           " --set object_store.path_style=true --set object_store.access_key=" + options.access_key;
   }
 
   std::filesystem::path dir_;
@@ -107,12 +118,7 @@ TEST_F(CheckTest, S3ObjectStoreCredentialsAndBucket) {
   auto store = (*server)->NewBucketStore();
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   const auto& options = (*store)->options();
-  const std::string d = dir_.string();
-  const std::string base = "check --set meta.path=" + d + "/meta.db --set log.path=" + d + "/wal" +
-                           " --set object_store.type=s3 --set object_store.endpoint=" + options.endpoint +
-                           " --set object_store.region=" + options.region +
-                           " --set object_store.path_style=true --set object_store.access_key=" +
-                           options.access_key;
+  const std::string base = S3CheckArgs(options);
   RunResult r = RunTessera(base + " --set object_store.bucket=" + options.bucket +
                            " --set object_store.secret_key=" + options.secret_key);
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -136,12 +142,7 @@ TEST_F(CheckTest, S3OverTlsNeedsTheRightCaFile) {
   auto store = (*server)->NewBucketStore();
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   const auto& options = (*store)->options();
-  const std::string d = dir_.string();
-  const std::string base = "check --set meta.path=" + d + "/meta.db --set log.path=" + d + "/wal" +
-                           " --set object_store.type=s3 --set object_store.endpoint=" + options.endpoint +
-                           " --set object_store.region=" + options.region +
-                           " --set object_store.path_style=true --set object_store.access_key=" + options.access_key +
-                           " --set object_store.secret_key=" + options.secret_key +
+  const std::string base = S3CheckArgs(options) + " --set object_store.secret_key=" + options.secret_key +
                            " --set object_store.bucket=" + options.bucket;
   RunResult r = RunTessera(base + " --set object_store.ca_file=" + (*server)->ca_file());
   EXPECT_EQ(r.exit_code, 0) << r.output;

@@ -249,14 +249,16 @@ Status NatsTestServer::Restart() {
   return status;
 }
 
-Result<NatsTestServer*> NatsTestServer::Shared() {
+namespace {
+
+// One lazily started server per flavour and process; a failed start is remembered.
+Result<NatsTestServer*> SharedServer(const NatsTestServerOptions& options, std::unique_ptr<NatsTestServer>& server,
+                                     Status& failure) {
   static std::mutex mu;
-  static std::unique_ptr<NatsTestServer> server;
-  static Status failure;
   std::lock_guard<std::mutex> lock(mu);
   if (server) return server.get();
   if (!failure.ok()) return failure;
-  auto started = Start();
+  auto started = NatsTestServer::Start(options);
   if (!started.ok()) {
     failure = started.status();
     return failure;
@@ -265,25 +267,23 @@ Result<NatsTestServer*> NatsTestServer::Shared() {
   return server.get();
 }
 
-Result<NatsTestServer*> NatsTestServer::SharedSecure() {
-  static std::mutex mu;
+}  // namespace
+
+Result<NatsTestServer*> NatsTestServer::Shared() {
   static std::unique_ptr<NatsTestServer> server;
   static Status failure;
-  std::lock_guard<std::mutex> lock(mu);
-  if (server) return server.get();
-  if (!failure.ok()) return failure;
+  return SharedServer({}, server, failure);
+}
+
+Result<NatsTestServer*> NatsTestServer::SharedSecure() {
+  static std::unique_ptr<NatsTestServer> server;
+  static Status failure;
   NatsTestServerOptions options;
   options.tls = true;
   options.verify_client = true;
   options.user = "tessera";
   options.password = "s3cret-wal";
-  auto started = Start(options);
-  if (!started.ok()) {
-    failure = started.status();
-    return failure;
-  }
-  server = std::move(started).value();
-  return server.get();
+  return SharedServer(options, server, failure);
 }
 
 NatsLogOptions NatsTestServer::LogOptions() const {
