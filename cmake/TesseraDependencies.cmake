@@ -16,8 +16,15 @@ find_package(PkgConfig REQUIRED)
 # package names a libnats_static.a that the package does not ship.
 pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)
 add_library(cnats::nats ALIAS PkgConfig::NATS)
-# libcpp-httplib-dev: the HTTP server (and test client) for the REST API (src/server).
+# libcpp-httplib-dev: the HTTP client of the tests, the harness and the benchmark.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# libhttp-parser-dev: HTTP/1.x request parsing for the server (src/server); no pkg-config file.
+find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h REQUIRED)
+find_library(HTTP_PARSER_LIBRARY http_parser REQUIRED)
+add_library(tessera_http_parser INTERFACE)
+target_include_directories(tessera_http_parser SYSTEM INTERFACE ${HTTP_PARSER_INCLUDE_DIR})
+target_link_libraries(tessera_http_parser INTERFACE ${HTTP_PARSER_LIBRARY})
+add_library(HttpParser::HttpParser ALIAS tessera_http_parser)
 # S3ObjectStore: HTTP(S) + SigV4 (libcurl), payload hashes (OpenSSL), XML (expat).
 find_package(CURL REQUIRED)
 find_package(OpenSSL REQUIRED)

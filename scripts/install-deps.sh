@@ -13,7 +13,7 @@ packages=(
   libisal-dev libzstd-dev libxxhash-dev
   libsqlite3-dev
   libnats-dev nats-server
-  libcurl4-openssl-dev libssl-dev libexpat1-dev libcpp-httplib-dev
+  libcurl4-openssl-dev libssl-dev libexpat1-dev libcpp-httplib-dev libhttp-parser-dev
   python3-swift curl memcached openssl
   etcd-server libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
 )

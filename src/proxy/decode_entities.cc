@@ -221,7 +221,29 @@ ApiResult<json> MergeSearchParams(const json& search_params) {
   return merged;
 }
 
-ApiResult<SearchSpec> DecodeSearch(const json& body, const core::CollectionSchema& schema) {
+namespace {
+
+// The checks of DecodeSearch's JSON path on vectors ParseBody already packed (equally long
+// rows of numbers), with the same messages: the dimension, then every value finite.
+ApiStatus CheckPackedVectors(const PackedVectors& packed, const core::FieldSchema& field) {
+  const size_t dim = static_cast<size_t>(field.dim);
+  if (packed.dim != dim) {
+    return InvalidParameterError("data[0]: the vector has dimension " + std::to_string(packed.dim) + " but field " +
+                                 field.name + " has dimension " + std::to_string(dim));
+  }
+  for (size_t i = 0; i < packed.values.size(); ++i) {
+    if (!std::isfinite(packed.values[i])) {
+      return InvalidParameterError("data[" + std::to_string(i / dim) + "][" + std::to_string(i % dim) +
+                                   "] is not a finite float32");
+    }
+  }
+  return ApiStatus::OK();
+}
+
+}  // namespace
+
+ApiResult<SearchSpec> DecodeSearch(const json& body, const core::CollectionSchema& schema,
+                                   const PackedVectors* packed) {
   FieldReader r(body, std::string(kSearchReq));
   SearchSpec spec;
   const json* data = nullptr;
@@ -268,8 +290,14 @@ ApiResult<SearchSpec> DecodeSearch(const json& body, const core::CollectionSchem
                                  std::to_string(kMaxResultWindow) + "], but got " + std::to_string(data->size()));
   }
   spec.num_queries = data->size();
-  spec.vectors.reserve(spec.num_queries * spec.dim);
-  for (size_t q = 0; q < data->size(); ++q) {
+  const bool use_packed = packed != nullptr && packed->rows == data->size();
+  if (use_packed) {
+    TESSERA_API_RETURN_IF_ERROR(CheckPackedVectors(*packed, *field));
+    spec.vectors = packed->values;
+  } else {
+    spec.vectors.reserve(spec.num_queries * spec.dim);
+  }
+  for (size_t q = 0; !use_packed && q < data->size(); ++q) {
     const json& v = (*data)[q];
     const std::string where = "data[" + std::to_string(q) + "]";
     if (!v.is_array()) return BadJsonError(where + " must be an array of numbers, got " + std::string(JsonTypeName(v)));

@@ -16,6 +16,7 @@
 #include "coord/catalog_types.h"
 #include "core/schema.h"
 #include "proxy/api_status.h"
+#include "proxy/fast_json.h"
 #include "segment/deltalog.h"
 
 namespace tessera::proxy {
@@ -70,8 +71,11 @@ ApiResult<QuerySpec> DecodeQuery(const nlohmann::json& body, const core::Collect
 ApiResult<QuerySpec> DecodeGet(const nlohmann::json& body, const core::CollectionSchema& schema);
 /// entities/search. Vectors: 1801 when `data` is not an array of number arrays, 1100 for a
 /// wrong dimension or a non-finite value (naming data[i]); annsField: 1801 when unknown, not
-/// a vector field, or omitted while several vector fields exist.
-ApiResult<SearchSpec> DecodeSearch(const nlohmann::json& body, const core::CollectionSchema& schema);
+/// a vector field, or omitted while several vector fields exist. `packed`: the vectors
+/// ParseBody lifted out of `data` (used when it holds as many rows as `data`), decoded
+/// with exactly the checks and messages of the JSON path.
+ApiResult<SearchSpec> DecodeSearch(const nlohmann::json& body, const core::CollectionSchema& schema,
+                                   const PackedVectors* packed = nullptr);
 /// entities/delete: `filter` required (1802), parsed against the schema (1100).
 ApiResult<DeleteSpec> DecodeDelete(const nlohmann::json& body, const core::CollectionSchema& schema);
 

@@ -11,6 +11,7 @@
 #include "proxy/decode_entities.h"
 #include "proxy/encode.h"
 #include "proxy/error_map.h"
+#include "proxy/fast_json.h"
 #include "proxy/filter_util.h"
 #include "proxy/json_fields.h"
 
@@ -396,6 +397,52 @@ TEST(DecodeSearch, VectorsFieldsAndParams) {
   auto chosen = DecodeSearch(json::parse(R"({"data":[[1,2]],"annsField":"v2"})"), two);
   ASSERT_TRUE(chosen.ok());
   EXPECT_EQ(chosen->field_id, 200);
+}
+
+// Vectors lifted out of "data" by the parser decode exactly as the JSON path does: same
+// values, same errors with the same messages.
+TEST(DecodeSearch, PackedVectorsDecodeLikeJson) {
+  const core::CollectionSchema s = Schema();
+  const std::vector<std::string> bodies = {
+      R"({"data":[[1,2,3],[4,5,6]],"limit":3})",
+      R"({"data":[[-1,0.5,18446744073709551615]],"filter":"i64 > 2"})",
+      R"({"data":[[1e-50,-0.0,3.4028235e38]]})",
+      R"({"data":[[1,2,1e39]]})",
+      R"({"data":[[1,2,3],[4,5,-1e39]]})",
+      R"({"data":[[1,2]]})",
+      R"({"data":[[1,2],[3,4]]})",
+      R"({"data":[[1,2,3],[1,2]]})",
+      R"({"data":[[1,"2",3]]})",
+      R"({"data":[[]]})",
+      R"({"data":[]})",
+      R"({"data":[[1,2,3]],"Data":[[4,5,6]]})",
+      R"({"data":[[1,2,3]],"data":[[7,8,9]]})",
+      R"({"DATA":[[1,2,3]]})",
+  };
+  size_t packed_ok = 0;
+  for (const std::string& body : bodies) {
+    auto plain = ParseBody(body);
+    PackedVectors vectors;
+    auto lifted = ParseBody(body, &vectors);
+    ASSERT_TRUE(plain.ok() && lifted.ok()) << body;
+    auto a = DecodeSearch(*plain, s);
+    auto b = DecodeSearch(*lifted, s, &vectors);
+    ASSERT_EQ(a.ok(), b.ok()) << body;
+    if (!a.ok()) {
+      EXPECT_EQ(a.status().code(), b.status().code()) << body;
+      EXPECT_EQ(a.status().message(), b.status().message()) << body;
+      continue;
+    }
+    EXPECT_EQ(a->vectors, b->vectors) << body;
+    EXPECT_EQ(a->num_queries, b->num_queries) << body;
+    EXPECT_EQ(a->limit, b->limit) << body;
+    EXPECT_EQ(a->filter, b->filter) << body;
+    if (vectors.rows > 0) ++packed_ok;
+  }
+  EXPECT_GE(packed_ok, 3u) << "the fast path was taken";
+  PackedVectors vectors;
+  ASSERT_TRUE(ParseBody(R"({"data":[[1,2,3]],"Data":[[4,5,6]]})", &vectors).ok());
+  EXPECT_EQ(vectors.rows, 0u) << "two keys read as data: left to the JSON path";
 }
 
 TEST(DecodeDelete, FilterRequiredAndPkDetection) {

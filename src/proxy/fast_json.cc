@@ -54,9 +54,66 @@ json ToJson(dom::element e) {
   return json();
 }
 
+bool ReadsAsData(std::string_view key) {
+  constexpr std::string_view kData = "data";
+  if (key.size() != kData.size()) return false;
+  for (size_t i = 0; i < key.size(); ++i) {
+    if ((key[i] | 0x20) != kData[i]) return false;
+  }
+  return true;
+}
+
+// Appends the numbers of `rows` (an array of equally long arrays of numbers) to *out;
+// false (with *out cleared) for any other shape.
+bool PackRows(dom::element rows, PackedVectors* out) {
+  dom::array outer;
+  if (rows.get_array().get(outer) != simdjson::SUCCESS || outer.size() == 0) return false;
+  for (dom::element row : outer) {
+    dom::array numbers;
+    if (row.get_array().get(numbers) != simdjson::SUCCESS || numbers.size() == 0 ||
+        (out->dim != 0 && numbers.size() != out->dim)) {
+      *out = PackedVectors();
+      return false;
+    }
+    if (out->dim == 0) out->values.reserve(outer.size() * numbers.size());
+    out->dim = numbers.size();
+    for (dom::element x : numbers) {
+      double value;
+      switch (x.type()) {
+        case dom::element_type::INT64: value = static_cast<double>(x.get_int64().value_unsafe()); break;
+        case dom::element_type::UINT64: value = static_cast<double>(x.get_uint64().value_unsafe()); break;
+        case dom::element_type::DOUBLE: value = x.get_double().value_unsafe(); break;
+        default:
+          *out = PackedVectors();
+          return false;
+      }
+      out->values.push_back(static_cast<float>(value));
+    }
+    ++out->rows;
+  }
+  return true;
+}
+
+// The root object, with "data" lifted into *vectors when it has the shape (see header).
+json RootWithPackedData(dom::object root, PackedVectors* vectors) {
+  size_t data_keys = 0;
+  for (dom::key_value_pair field : root) data_keys += ReadsAsData(field.key) ? 1 : 0;
+  json out = json::object();
+  auto& fields = out.get_ref<json::object_t&>();
+  for (dom::key_value_pair field : root) {
+    if (data_keys == 1 && field.key == "data" && PackRows(field.value, vectors)) {
+      fields["data"] = json::array();
+      fields["data"].get_ref<json::array_t&>().resize(vectors->rows);
+    } else {
+      fields[std::string(field.key)] = ToJson(field.value);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
-std::optional<json> ParseJsonFast(std::string_view text) {
+std::optional<json> ParseJsonFast(std::string_view text, PackedVectors* vectors) {
   thread_local dom::parser reused;
   std::unique_ptr<dom::parser> own;
   dom::parser* parser = &reused;
@@ -68,6 +125,10 @@ std::optional<json> ParseJsonFast(std::string_view text) {
   dom::element root;
   if (parser->parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) != simdjson::SUCCESS) {
     return std::nullopt;
+  }
+  if (vectors != nullptr) {
+    *vectors = PackedVectors();
+    if (root.type() == dom::element_type::OBJECT) return RootWithPackedData(root.get_object().value_unsafe(), vectors);
   }
   return ToJson(root);
 }

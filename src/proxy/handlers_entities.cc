@@ -271,7 +271,7 @@ ApiResult<Reply> ProxyImpl::Get(Call& call) {
 ApiResult<Reply> ProxyImpl::Search(Call& call) {
   TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, "SearchReqV2"));
   TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
-  TESSERA_API_ASSIGN_OR_RETURN(SearchSpec spec, DecodeSearch(call.body, info.schema));
+  TESSERA_API_ASSIGN_OR_RETURN(SearchSpec spec, DecodeSearch(call.body, info.schema, &call.vectors));
   TESSERA_API_ASSIGN_OR_RETURN(std::vector<int64_t> partitions, PartitionIds(info, spec.read.partition_names));
   TESSERA_API_ASSIGN_OR_RETURN(querynode::WaitOffsets wait, WaitFor(info, spec.read.consistency));
   const core::FieldSchema* pk = info.schema.PrimaryKey();

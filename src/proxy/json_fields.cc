@@ -57,7 +57,7 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-ApiResult<json> ParseBody(std::string_view text) {
+ApiResult<json> ParseBody(std::string_view text, PackedVectors* vectors) {
   size_t first = 0;
   while (first < text.size() && IsJsonSpace(text[first])) ++first;
   if (first == text.size()) return EmptyBodyError();
@@ -65,7 +65,7 @@ ApiResult<json> ParseBody(std::string_view text) {
     return BadJsonError("the body is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
   json parsed;
-  if (std::optional<json> fast = ParseJsonFast(text)) {
+  if (std::optional<json> fast = ParseJsonFast(text, vectors)) {
     parsed = std::move(*fast);
   } else {
     try {

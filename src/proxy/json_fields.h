@@ -17,6 +17,8 @@
 
 namespace tessera::proxy {
 
+struct PackedVectors;  // fast_json.h
+
 /// Deepest array/object nesting a body may have. nlohmann's serializer recurses, so the
 /// limit keeps a hostile body from exhausting the stack when a value is echoed or stored.
 inline constexpr int kMaxJsonDepth = 128;
@@ -25,7 +27,8 @@ inline constexpr int kMaxJsonDepth = 128;
 /// 1801 with the spec's "should be nil" message; malformed, nested deeper than
 /// kMaxJsonDepth, or not an object -> 1801 "can only accept json format request, error:
 /// <what>".
-ApiResult<nlohmann::json> ParseBody(std::string_view text);
+/// With `vectors`, a search's query vectors may be lifted out of "data" (ParseJsonFast).
+ApiResult<nlohmann::json> ParseBody(std::string_view text, PackedVectors* vectors = nullptr);
 
 /// Typed access to one JSON object of a request. Keys match exactly first, then ASCII
 /// case-insensitively (Go's encoding/json does; it makes "autoId" read as "autoID").

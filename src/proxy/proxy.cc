@@ -186,12 +186,18 @@ HttpResponse ProxyImpl::Handle(const HttpRequest& request) {
     ApiStatus error;
     Reply reply;
     try {
-      auto body = ParseBody(request.body);
+      PackedVectors vectors;
+      auto body = ParseBody(request.body, handler == &ProxyImpl::Search ? &vectors : nullptr);
       if (!body.ok()) {
         error = body.status();
       } else {
-        Call call{request, route, std::move(body).value(), std::string(), options_.accept_int64_default,
-                  options_.request_timeout};
+        Call call{request,
+                  route,
+                  std::move(body).value(),
+                  std::string(),
+                  options_.accept_int64_default,
+                  options_.request_timeout,
+                  std::move(vectors)};
         FieldReader reader(call.body, "Req");
         std::string db;
         error = reader.String("dbName", &db);

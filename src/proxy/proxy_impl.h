@@ -17,6 +17,7 @@
 #include "proxy/consistency.h"
 #include "proxy/encode.h"
 #include "proxy/error_map.h"
+#include "proxy/fast_json.h"
 #include "proxy/http_types.h"
 #include "proxy/json_fields.h"
 #include "proxy/proxy.h"
@@ -37,6 +38,8 @@ struct Call {
   std::string db;       // dbName -> DB-Name header -> "default"
   bool int64_as_number = true;
   std::chrono::milliseconds timeout{30000};
+  /// entities/search: the query vectors, when the parser lifted them out of body["data"].
+  PackedVectors vectors;
 
   /// A reader over the body; `owner` names the request struct in 1802 messages.
   FieldReader Reader(std::string_view owner) const { return FieldReader(body, std::string(owner)); }

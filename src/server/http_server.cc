@@ -1,47 +1,90 @@
 #include "server/http_server.h"
 
-#include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <optional>
+#include <cstring>
+#include <exception>
 #include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "proxy/http_types.h"
 #include "proxy/proxy.h"
+#include "server/http_request_reader.h"
 
 namespace tessera::server {
+
+using Clock = std::chrono::steady_clock;
+
+struct HttpServer::Connection {
+  Connection(int socket, size_t max_body_size) : fd(socket), reader(max_body_size) {}
+
+  const int fd;
+  // Used only by the worker that owns the connection (one at a time: one-shot epoll).
+  RequestReader reader;
+  bool draining = false;  // an error was answered: discard input until the peer closes
+  size_t drained = 0;
+  // Guarded by HttpServer::mu_: whether a worker owns it, and when it last finished one.
+  bool busy = false;
+  Clock::time_point last_active = Clock::now();
+};
+
 namespace {
 
-constexpr char kRequestIdHeader[] = "X-Request-Id";
 constexpr char kJson[] = "application/json; charset=utf-8";
+constexpr char kPrefix[] = "/v2/vectordb/";
+constexpr int kWriteTimeoutMs = 30'000;
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
 
-// When the current worker started on its current request (set before routing, read by the
-// logger on the same thread: httplib serves a request on one worker from start to end).
-thread_local std::optional<std::chrono::steady_clock::time_point> request_start;
+// epoll_event.data.ptr values that are not connections.
+char listen_tag;
+char wake_tag;
+
+// Sent with every response (spec §1.1).
+constexpr std::string_view kCommonHeaders =
+    "Access-Control-Allow-Origin: *\r\n"
+    "Access-Control-Allow-Credentials: true\r\n"
+    "Access-Control-Allow-Headers: Content-Type, Content-Length, Accept-Encoding, X-CSRF-Token, Authorization, "
+    "accept, origin, Cache-Control, X-Requested-With\r\n"
+    "Access-Control-Allow-Methods: GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH\r\n"
+    "X-Content-Type-Options: nosniff\r\n";
 
 std::string GenerateRequestId() {
   thread_local std::mt19937_64 rng(std::random_device{}() ^
-                                   static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+                                   static_cast<uint64_t>(Clock::now().time_since_epoch().count()));
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(rng()));
   return buf;
 }
 
 // A client-supplied id is echoed in a header and in logs: keep it short and printable.
-bool UsableRequestId(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
+bool UsableRequestId(const std::string* id) {
+  if (id == nullptr || id->empty() || id->size() > 128) return false;
+  return std::all_of(id->begin(), id->end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
+}
+
+std::string RequestIdOf(const proxy::HttpRequest& request) {
+  if (const std::string* id = request.Header("RequestId"); UsableRequestId(id)) return *id;
+  if (const std::string* id = request.Header("X-Request-Id"); UsableRequestId(id)) return *id;
+  return GenerateRequestId();
 }
 
 std::string ErrorJson(int code, const std::string& message) {
@@ -49,14 +92,104 @@ std::string ErrorJson(int code, const std::string& message) {
                                                                    nlohmann::json::error_handler_t::replace);
 }
 
-void SetCors(httplib::Response& res) {
-  res.set_header("Access-Control-Allow-Origin", "*");
-  res.set_header("Access-Control-Allow-Credentials", "true");
-  res.set_header("Access-Control-Allow-Headers",
-                 "Content-Type, Content-Length, Accept-Encoding, X-CSRF-Token, Authorization, accept, origin, "
-                 "Cache-Control, X-Requested-With");
-  res.set_header("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH");
-  res.set_header("X-Content-Type-Options", "nosniff");
+proxy::HttpResponse Respond(int status, std::string body, std::string content_type) {
+  proxy::HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  response.content_type = std::move(content_type);
+  return response;
+}
+
+const char* Reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Status";
+  }
+}
+
+// Status line and headers of `response`, ending with the empty line.
+std::string ResponseHead(const proxy::HttpResponse& response, std::string_view request_id, bool keep_alive) {
+  std::string head;
+  head.reserve(512);
+  head += "HTTP/1.1 ";
+  head += std::to_string(response.status);
+  head += ' ';
+  head += Reason(response.status);
+  head += "\r\n";
+  if (response.status != 204) {
+    head += "Content-Type: ";
+    head += response.content_type;
+    head += "\r\nContent-Length: ";
+    head += std::to_string(response.body.size());
+    head += "\r\n";
+  }
+  head += "X-Request-Id: ";
+  head += request_id;
+  head += "\r\n";
+  head += kCommonHeaders;
+  for (const auto& [name, value] : response.headers) {
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  if (!keep_alive) head += "Connection: close\r\n";
+  head += "\r\n";
+  return head;
+}
+
+// Writes all of iov[0..count) with as few sendmsg calls as the socket allows, waiting up to
+// kWriteTimeoutMs each time the peer's window is full. False when the peer is gone or slow.
+bool SendAll(int fd, iovec* iov, int count) {
+  while (count > 0) {
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = static_cast<size_t>(count);
+    const ssize_t sent = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      pollfd writable{fd, POLLOUT, 0};
+      const int ready = ::poll(&writable, 1, kWriteTimeoutMs);
+      if (ready == 0 || (ready < 0 && errno != EINTR)) return false;
+      continue;
+    }
+    auto left = static_cast<size_t>(sent);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return true;
+}
+
+bool SendResponse(int fd, const proxy::HttpResponse& response, std::string_view request_id, bool keep_alive,
+                  bool with_body) {
+  std::string head = ResponseHead(response, request_id, keep_alive);
+  iovec iov[2] = {{head.data(), head.size()},
+                  {const_cast<char*>(response.body.data()), with_body ? response.body.size() : 0}};
+  return SendAll(fd, iov, 2);
+}
+
+void LogRequest(std::string_view request_id, std::string_view method, std::string_view path, int status,
+                Clock::time_point start) {
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  TESSERA_LOG_INFO("http request_id={} method={} path={} status={} latency_ms={:.3f}", request_id, method, path,
+                   status, ms);
 }
 
 }  // namespace
@@ -66,114 +199,68 @@ HttpServer::HttpServer(proxy::Proxy* proxy, HttpServerOptions options)
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::Install() {
-  httplib::Server& s = *server_;
-  const size_t threads = options_.threads == 0 ? 1 : options_.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s.set_payload_max_length(options_.max_body_size);
-  s.set_keep_alive_max_count(1000);
-  s.set_keep_alive_timeout(options_.keep_alive_timeout_s);
-  s.set_tcp_nodelay(true);
-  // Remember the listening socket: the packaged library listens with a backlog of 5
-  // (CPPHTTPLIB_LISTEN_BACKLOG is fixed when it is compiled), which drops SYNs when a few
-  // clients connect at once; Start() raises it.
-  s.set_socket_options([this](socket_t sock) {
-    httplib::default_socket_options(sock);
-    listen_fd_ = sock;
-  });
-
-  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    request_start = std::chrono::steady_clock::now();
-    std::string id = req.get_header_value("RequestId");
-    if (!UsableRequestId(id)) id = req.get_header_value(kRequestIdHeader);
-    if (!UsableRequestId(id)) id = GenerateRequestId();
-    res.set_header(kRequestIdHeader, id);
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-
-  s.Post(R"(/v2/vectordb/.+)", [this](const httplib::Request& req, httplib::Response& res) {
-    proxy::HttpRequest request;
-    request.method = req.method;
-    request.path = req.path;
-    for (const auto& [name, value] : req.headers) request.headers.emplace(name, value);
-    request.body = req.body;
-    request.request_id = res.get_header_value(kRequestIdHeader);
-    proxy::HttpResponse response = proxy_->Handle(request);
-    res.status = response.status;
-    for (const auto& [name, value] : response.headers) res.set_header(name, value);
-    res.set_content(std::move(response.body), response.content_type.c_str());
-  });
-
-  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
-  s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    if (ready_.load(std::memory_order_acquire)) {
-      res.set_content("ready", "text/plain");
+Status HttpServer::Bind() {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  const std::string where = options_.address + ":" + std::to_string(options_.port);
+  addrinfo* found = nullptr;
+  const int rc = ::getaddrinfo(options_.address.empty() ? nullptr : options_.address.c_str(),
+                               std::to_string(options_.port).c_str(), &hints, &found);
+  if (rc != 0) return Status::Unavailable("cannot bind HTTP server to " + where + ": " + ::gai_strerror(rc));
+  std::string error = "no address";
+  for (addrinfo* a = found; a != nullptr && listen_fd_ < 0; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      error = std::strerror(errno);
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) {
+      listen_fd_ = fd;
     } else {
-      res.status = 503;
-      res.set_content("not ready", "text/plain");
+      error = std::strerror(errno);
+      ::close(fd);
     }
-  });
-  s.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics::Registry::Default().Render(), "text/plain; version=0.0.4");
-  });
-  s.Options(R"(.*)", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
-
-  s.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
-                                                                    httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    if (res.status == 404) {
-      res.set_content(ErrorJson(404, "404 page not found: " + req.method + " " + req.path), kJson);
-    } else if (res.status == 413) {
-      res.set_content(ErrorJson(413, "request body too large: the limit is " +
-                                         std::to_string(options_.max_body_size) + " bytes"),
-                      kJson);
-    } else {
-      res.set_content(ErrorJson(res.status, "HTTP status " + std::to_string(res.status)), kJson);
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  s.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) { SetCors(res); });
-
-  s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    double ms = 0;
-    if (request_start.has_value()) {
-      ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - *request_start).count();
-      request_start.reset();
-    }
-    TESSERA_LOG_INFO("http request_id={} method={} path={} status={} latency_ms={:.3f}",
-                     res.get_header_value(kRequestIdHeader), req.method, req.path, res.status, ms);
-  });
+  }
+  ::freeaddrinfo(found);
+  if (listen_fd_ < 0) return Status::Unavailable("cannot bind HTTP server to " + where + ": " + error);
+  sockaddr_storage bound{};
+  socklen_t length = sizeof(bound);
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &length);
+  port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return Status::OK();
 }
 
 Status HttpServer::Start() {
   if (started_) return Status::FailedPrecondition("HttpServer already started");
-  server_ = std::make_unique<httplib::Server>();
-  Install();
-  int port = options_.port;
-  if (port == 0) {
-    port = server_->bind_to_any_port(options_.address);
-    if (port < 0) port = 0;
-  } else if (!server_->bind_to_port(options_.address, port)) {
-    port = 0;
+  stopping_.store(false);
+  TESSERA_RETURN_IF_ERROR(Bind());
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event wake{};
+  wake.events = EPOLLIN;  // level-triggered: every worker sees it
+  wake.data.ptr = &wake_tag;
+  epoll_event listen{};
+  listen.events = EPOLLIN | EPOLLONESHOT;
+  listen.data.ptr = &listen_tag;
+  if (epoll_fd_ < 0 || wake_fd_ < 0 || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) != 0 ||
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &listen) != 0) {
+    const std::string error = std::strerror(errno);
+    for (int* fd : {&epoll_fd_, &wake_fd_, &listen_fd_}) {
+      if (*fd >= 0) ::close(*fd);
+      *fd = -1;
+    }
+    return Status::Internal("HTTP server: setting up epoll failed: " + error);
   }
-  if (port <= 0) {
-    server_.reset();
-    return Status::Unavailable("cannot bind HTTP server to " + options_.address + ":" +
-                               std::to_string(options_.port));
-  }
-  if (listen_fd_ >= 0 && ::listen(listen_fd_, SOMAXCONN) != 0) {
-    TESSERA_LOG_WARN("http server: raising the listen backlog failed: errno {}", errno);
-  }
-  port_ = port;
   started_ = true;
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  thread_ = std::thread([this, done] {
-    server_->listen_after_bind();
-    done->store(true);
-  });
-  // stop() only takes effect once the loop runs: wait for it so an early Stop() works.
-  while (!server_->is_running() && !done->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  TESSERA_LOG_INFO("http server listening on {}:{} ({} threads)", options_.address, port_, options_.threads);
+  const size_t threads = std::max<size_t>(1, options_.threads);
+  for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  sweeper_ = std::thread([this] { SweeperLoop(); });
+  TESSERA_LOG_INFO("http server listening on {}:{} ({} threads)", options_.address, port_, threads);
   return Status::OK();
 }
 
@@ -181,9 +268,211 @@ void HttpServer::Stop() {
   if (!started_) return;
   started_ = false;
   ready_.store(false, std::memory_order_release);
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
-  server_.reset();
+  stopping_.store(true);
+  // No new connections: a worker in accept4 gets EINVAL, and connecting clients are refused.
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  // The eventfd stays readable, so each worker exits when it next waits: after finishing
+  // the request it is serving.
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t ignored = ::write(wake_fd_, &one, sizeof(one));
+  for (std::thread& worker : workers_) worker.join();
+  workers_.clear();
+  {
+    std::lock_guard lock(mu_);
+    sweeper_cv_.notify_all();
+  }
+  sweeper_.join();
+  // Workers are gone: what is left is idle and owned by nobody.
+  for (Connection* connection : connections_) {
+    ::close(connection->fd);
+    delete connection;
+  }
+  connections_.clear();
+  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_}) {
+    ::close(*fd);
+    *fd = -1;
+  }
+}
+
+void HttpServer::WorkerLoop() {
+  for (;;) {
+    epoll_event event;
+    // One event at a time: a worker blocked in a handler then holds no other ready connection.
+    const int ready = ::epoll_wait(epoll_fd_, &event, 1, -1);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      TESSERA_LOG_ERROR("http server: epoll_wait failed: {}", std::strerror(errno));
+      return;
+    }
+    if (ready == 0) continue;
+    if (event.data.ptr == &wake_tag) return;
+    if (event.data.ptr == &listen_tag) {
+      AcceptAll();
+      continue;
+    }
+    Serve(static_cast<Connection*>(event.data.ptr));
+  }
+}
+
+void HttpServer::AcceptAll() {
+  for (;;) {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        TESSERA_LOG_WARN("http server: cannot accept connections: {}", std::strerror(errno));
+        // Let some connections close before trying again.
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      break;  // EAGAIN: all accepted; EINVAL: Stop() shut the listener
+    }
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto* connection = new Connection(fd, options_.max_body_size);
+    bool admitted = false;
+    {
+      std::lock_guard lock(mu_);
+      if (connections_.size() < options_.max_connections) {
+        connections_.insert(connection);
+        admitted = true;
+      }
+    }
+    if (!admitted) {
+      TESSERA_LOG_WARN("http server: refusing a connection: {} are open (server max_connections)",
+                       options_.max_connections);
+      ::close(fd);
+      delete connection;
+      continue;
+    }
+    epoll_event event{};
+    event.events = kConnectionEvents;
+    event.data.ptr = connection;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) Close(connection);
+  }
+  if (stopping_.load()) return;
+  epoll_event listen{};
+  listen.events = EPOLLIN | EPOLLONESHOT;
+  listen.data.ptr = &listen_tag;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &listen) != 0) {
+    TESSERA_LOG_ERROR("http server: re-arming the listener failed: {}", std::strerror(errno));
+  }
+}
+
+void HttpServer::Serve(Connection* connection) {
+  {
+    std::lock_guard lock(mu_);
+    connection->busy = true;
+  }
+  if (!ReadAndAnswer(connection)) {
+    Close(connection);
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    connection->busy = false;
+    connection->last_active = Clock::now();
+  }
+  // Last touch: once re-armed, another worker may own the connection.
+  epoll_event event{};
+  event.events = kConnectionEvents;
+  event.data.ptr = connection;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, connection->fd, &event) != 0) Close(connection);
+}
+
+bool HttpServer::ReadAndAnswer(Connection* connection) {
+  RequestReader& reader = connection->reader;
+  char buffer[kReadChunk];
+  for (;;) {
+    const ssize_t received = ::recv(connection->fd, buffer, sizeof(buffer), 0);
+    if (received == 0) return false;  // the peer closed, or the sweeper shut the connection
+    if (received < 0) {
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+    const auto size = static_cast<size_t>(received);
+    if (connection->draining) {
+      connection->drained += size;
+      if (connection->drained > options_.max_body_size) return false;
+    }
+    size_t offset = 0;
+    while (!connection->draining && offset < size) {
+      const size_t used = reader.Feed(buffer + offset, size - offset);
+      offset += used;
+      if (reader.state() == RequestReader::State::kReady) {
+        ParsedRequest parsed = reader.TakeRequest();
+        const bool keep_alive = parsed.keep_alive && !stopping_.load();
+        if (!Answer(connection->fd, parsed.request, keep_alive) || !keep_alive) return false;
+      } else if (reader.state() == RequestReader::State::kError || used == 0) {
+        const int status = reader.state() == RequestReader::State::kError ? reader.error_status() : 400;
+        const std::string message = status == 400 && reader.error_message().empty() ? "malformed HTTP request"
+                                                                                    : reader.error_message();
+        const auto start = Clock::now();
+        const std::string id = GenerateRequestId();
+        SendResponse(connection->fd, Respond(status, ErrorJson(status, message), kJson), id, false, true);
+        LogRequest(id, "-", "-", status, start);
+        // Let the client read the answer before the close: stop writing, read until it
+        // hangs up (or the sweeper's timeout), and only then close.
+        ::shutdown(connection->fd, SHUT_WR);
+        connection->draining = true;
+      } else if (reader.TakeExpectContinue()) {
+        constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        iovec iov{const_cast<char*>(kContinue.data()), kContinue.size()};
+        if (!SendAll(connection->fd, &iov, 1)) return false;
+      }
+    }
+    // A short read emptied the socket; anything newer re-triggers the (level) re-arm.
+    if (size < sizeof(buffer)) return true;
+  }
+}
+
+bool HttpServer::Answer(int fd, proxy::HttpRequest& request, bool keep_alive) {
+  const auto start = Clock::now();
+  request.request_id = RequestIdOf(request);
+  const bool head = request.method == "HEAD";
+  proxy::HttpResponse response;
+  if (request.method == "OPTIONS") {
+    response = Respond(204, "", "");
+  } else if (request.path.compare(0, sizeof(kPrefix) - 1, kPrefix) == 0) {
+    try {
+      response = proxy_->Handle(request);
+    } catch (const std::exception& e) {
+      TESSERA_LOG_ERROR("request {} {}: failed: {}", request.request_id, request.path, e.what());
+      response = Respond(500, R"({"code":500})", kJson);
+    }
+  } else if ((request.method == "GET" || head) && request.path == "/healthz") {
+    response = Respond(200, "ok", "text/plain");
+  } else if ((request.method == "GET" || head) && request.path == "/readyz") {
+    response = ready_.load(std::memory_order_acquire) ? Respond(200, "ready", "text/plain")
+                                                      : Respond(503, "not ready", "text/plain");
+  } else if ((request.method == "GET" || head) && request.path == "/metrics") {
+    response = Respond(200, metrics::Registry::Default().Render(), "text/plain; version=0.0.4");
+  } else {
+    response = Respond(404, ErrorJson(404, "404 page not found: " + request.method + " " + request.path), kJson);
+  }
+  const bool sent = SendResponse(fd, response, request.request_id, keep_alive, !head);
+  LogRequest(request.request_id, request.method, request.path, response.status, start);
+  return sent;
+}
+
+void HttpServer::Close(Connection* connection) {
+  {
+    std::lock_guard lock(mu_);
+    connections_.erase(connection);
+  }
+  ::close(connection->fd);  // also leaves the epoll set
+  delete connection;
+}
+
+void HttpServer::SweeperLoop() {
+  const auto idle_limit = std::chrono::seconds(std::max(1, options_.keep_alive_timeout_s));
+  std::unique_lock lock(mu_);
+  while (!sweeper_cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_.load(); })) {
+    const auto now = Clock::now();
+    for (Connection* connection : connections_) {
+      // The worker that gets the resulting hang-up event closes it.
+      if (!connection->busy && now - connection->last_active > idle_limit) ::shutdown(connection->fd, SHUT_RDWR);
+    }
+  }
 }
 
 }  // namespace tessera::server

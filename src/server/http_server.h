@@ -1,47 +1,62 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
-#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
+#include <vector>
 
 #include "common/status.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace tessera::proxy {
 class Proxy;
+struct HttpRequest;
 }
 
 namespace tessera::server {
 
 struct HttpServerOptions {
-  /// Address to bind ("0.0.0.0" = every interface).
+  /// Address to bind ("0.0.0.0" = every interface; a host name or an IPv6 literal works too).
   std::string address = "0.0.0.0";
   /// Port to bind; 0 picks a free one (HttpServer::port() tells which).
   int port = 19530;
-  /// Worker threads. A connection holds its worker while it is kept alive, so this is also
-  /// the number of clients served at once.
+  /// Worker threads: the number of requests served at once. Connections do not hold a
+  /// worker between requests, so any number of kept-alive clients share them.
   size_t threads = 16;
   /// Largest accepted request body; larger ones are answered 413.
   size_t max_body_size = 64u << 20;
-  /// Seconds an idle keep-alive connection is kept (and the longest Stop() waits for one).
+  /// Seconds a connection may sit idle (between requests, or in a request that stopped
+  /// arriving) before it is closed.
   int keep_alive_timeout_s = 5;
+  /// Open connections beyond this are closed as soon as they are accepted.
+  size_t max_connections = 10000;
 };
 
-/// The HTTP front end (cpp-httplib) of one process:
-///   POST /v2/vectordb/<category>/<action>  -> Proxy::Handle
+/// The HTTP/1.1 front end of one process:
+///   POST /v2/vectordb/<category>/<action>  -> Proxy::Handle (any other method there too:
+///                                             the proxy answers 404)
 ///   GET  /healthz  -> 200 "ok" while the process runs
 ///   GET  /readyz   -> 200 "ready" after SetReady(true), else 503
 ///   GET  /metrics  -> metrics::Registry::Default() in the Prometheus text format
 ///   OPTIONS <any>  -> 204 (CORS preflight)
-/// Anything else is 404 (JSON body). A body over max_body_size is 413 with a JSON error.
-/// Every response carries the CORS headers of spec §1.1, X-Content-Type-Options: nosniff
-/// and X-Request-Id (from the RequestId / X-Request-Id request header, else generated);
-/// every request is logged with its id, method, path, status and latency.
+/// HEAD is answered like GET without the body. Anything else is 404 (JSON body). A body
+/// over max_body_size is 413 with a JSON error, malformed requests 400, oversized headers
+/// 431; after such an error the connection is closed. "Expect: 100-continue" is honoured
+/// (curl sends it for large bodies). Every response carries the CORS headers of spec §1.1,
+/// X-Content-Type-Options: nosniff and X-Request-Id (from the RequestId / X-Request-Id
+/// request header, else generated); every request is logged with its id, method, path,
+/// status and latency.
+///
+/// Design: one epoll set shared by `threads` workers. Each connection is registered
+/// one-shot, so exactly one worker at a time owns it: that worker reads, parses
+/// (libhttp-parser), runs the handler on its own thread and writes the answer with one
+/// sendmsg, then re-arms the connection. Under load a worker that finishes a request finds
+/// the next ready connection without sleeping, so a request costs no thread hand-off; a
+/// handler that blocks (flush, a Strong read waiting for the WAL) holds only its own
+/// worker. A sweeper thread closes connections idle past keep_alive_timeout_s.
 ///
 /// Thread-safety: Start/Stop from one controlling thread; SetReady and port from any.
 /// The proxy is borrowed and must outlive the server.
@@ -52,27 +67,46 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  /// Binds and starts serving on a background thread. Unavailable when the address cannot
+  /// Binds and starts serving on background threads. Unavailable when the address cannot
   /// be bound (naming it); FailedPrecondition when already started.
   Status Start();
   /// The bound port (valid after a successful Start).
   int port() const { return port_; }
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_release); }
-  /// Stops accepting connections and returns once in-flight requests have been answered.
-  /// Idempotent.
+  /// Stops accepting connections and returns once in-flight requests have been answered
+  /// (their connections are then closed, as are idle ones). Idempotent.
   void Stop();
 
  private:
-  void Install();
+  struct Connection;
+
+  Status Bind();
+  void WorkerLoop();
+  void SweeperLoop();
+  void AcceptAll();
+  // Serves a connection whose event this worker took, then re-arms or closes it.
+  void Serve(Connection* connection);
+  // Reads what has arrived and answers every whole request in it. False: close.
+  bool ReadAndAnswer(Connection* connection);
+  // Routes one request, sends the answer and logs it. False when sending failed.
+  bool Answer(int fd, proxy::HttpRequest& request, bool keep_alive);
+  void Close(Connection* connection);
 
   proxy::Proxy* const proxy_;
   const HttpServerOptions options_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> stopping_{false};
   int port_ = 0;
   int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: readable once Stop() wants the workers to exit
   bool started_ = false;
+  std::vector<std::thread> workers_;
+  std::thread sweeper_;
+
+  std::mutex mu_;  // guards connections_ and each Connection's busy/last_active
+  std::condition_variable sweeper_cv_;
+  std::unordered_set<Connection*> connections_;
 };
 
 }  // namespace tessera::server

@@ -1,11 +1,16 @@
 #include "server/http_server.h"
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +25,58 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
+// A plain TCP client, for what httplib::Client cannot send: pipelining, Expect, bad bytes.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~RawConnection() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void Send(const std::string& bytes) { ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), ssize_t(bytes.size())); }
+  // Reads until `marker` has arrived (then returns everything read so far), the peer
+  // closes, or `timeout_ms` passes.
+  std::string ReadUntil(const std::string& marker, int timeout_ms = 5000) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (buffer_.find(marker) == std::string::npos && !closed_) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      char chunk[4096];
+      const ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
+      if (n <= 0) {
+        closed_ = true;
+        break;
+      }
+      buffer_.append(chunk, static_cast<size_t>(n));
+    }
+    return buffer_;
+  }
+  // True once the server has closed the connection (waits up to `timeout_ms`).
+  bool ClosedByPeer(int timeout_ms) {
+    ReadUntil("\x01never\x01", timeout_ms);
+    return closed_;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+  bool closed_ = false;
+  std::string buffer_;
+};
+
+size_t Count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+
 class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -28,6 +85,7 @@ class HttpServerTest : public ::testing::Test {
     options.port = 0;
     options.threads = 4;
     options.max_body_size = 4096;
+    options.keep_alive_timeout_s = 1;
     server_ = std::make_unique<HttpServer>(&harness_.proxy(), options);
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_GT(server_->port(), 0);
@@ -43,6 +101,13 @@ class HttpServerTest : public ::testing::Test {
     EXPECT_THAT(res->get_header_value("Access-Control-Allow-Headers"), HasSubstr("Authorization"));
     EXPECT_EQ(res->get_header_value("X-Content-Type-Options"), "nosniff");
     EXPECT_FALSE(res->get_header_value("X-Request-Id").empty());
+  }
+
+  // The same checks on a raw response.
+  static void ExpectCommonHeadersIn(const std::string& raw) {
+    EXPECT_THAT(raw, HasSubstr("Access-Control-Allow-Origin: *\r\n"));
+    EXPECT_THAT(raw, HasSubstr("X-Content-Type-Options: nosniff\r\n"));
+    EXPECT_THAT(raw, HasSubstr("X-Request-Id: "));
   }
 
   proxy::testing::ProxyHarness harness_;
@@ -148,11 +213,13 @@ TEST_F(HttpServerTest, KeepAliveAndConcurrentClients) {
       EXPECT_EQ(res->status, 200);
     }
   }
+  // More kept-alive clients than worker threads (4): connections do not hold a worker.
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
-  for (int t = 0; t < 8; ++t) {
+  for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&] {
       httplib::Client c("127.0.0.1", server_->port());
+      c.set_keep_alive(true);
       c.set_tcp_nodelay(true);
       for (int i = 0; i < 10; ++i) {
         auto res = c.Post("/v2/vectordb/collections/has", R"({"collectionName":"x"})", "application/json");
@@ -161,7 +228,93 @@ TEST_F(HttpServerTest, KeepAliveAndConcurrentClients) {
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(ok.load(), 80);
+  EXPECT_EQ(ok.load(), 160);
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  RawConnection c(server_->port());
+  ASSERT_TRUE(c.connected());
+  const std::string body = R"({"collectionName":"p"})";
+  c.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nRequestId: first\r\n\r\n"
+         "POST /v2/vectordb/collections/has HTTP/1.1\r\nHost: x\r\nRequestId: second\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body +
+         "GET /readyz HTTP/1.1\r\nHost: x\r\nRequestId: third\r\n\r\n");
+  const std::string got = c.ReadUntil("not ready");
+  const size_t first = got.find("X-Request-Id: first");
+  const size_t second = got.find("X-Request-Id: second");
+  const size_t third = got.find("X-Request-Id: third");
+  ASSERT_NE(first, std::string::npos) << got;
+  ASSERT_NE(second, std::string::npos) << got;
+  ASSERT_NE(third, std::string::npos) << got;
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, third);
+  EXPECT_THAT(got, HasSubstr(R"("has":false)"));
+  EXPECT_EQ(Count(got, "HTTP/1.1 "), 3u);
+}
+
+TEST_F(HttpServerTest, ExpectContinueGets100BeforeTheBody) {
+  RawConnection c(server_->port());
+  const std::string body = R"({"collectionName":"e"})";
+  c.Send("POST /v2/vectordb/collections/has HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n");
+  EXPECT_THAT(c.ReadUntil("\r\n\r\n"), ::testing::StartsWith("HTTP/1.1 100 Continue\r\n\r\n"));
+  c.Send(body);
+  EXPECT_THAT(c.ReadUntil(R"("has":false)"), HasSubstr("HTTP/1.1 200 OK"));
+}
+
+TEST_F(HttpServerTest, ExpectContinueOverTheLimitIs413WithoutTheBody) {
+  RawConnection c(server_->port());
+  c.Send("POST /v2/vectordb/collections/has HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+         "Content-Length: 100000\r\n\r\n");
+  const std::string got = c.ReadUntil("bytes\"}");
+  EXPECT_THAT(got, ::testing::StartsWith("HTTP/1.1 413"));
+  EXPECT_THAT(got, HasSubstr("Connection: close"));
+  EXPECT_TRUE(c.ClosedByPeer(3000));
+}
+
+TEST_F(HttpServerTest, ChunkedBodiesReachTheProxy) {
+  RawConnection c(server_->port());
+  c.Send("POST /v2/vectordb/collections/has HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "5\r\n{\"col\r\n11\r\nlectionName\":\"c\"}\r\n0\r\n\r\n");
+  EXPECT_THAT(c.ReadUntil(R"("has":false)"), HasSubstr("HTTP/1.1 200 OK"));
+}
+
+TEST_F(HttpServerTest, MalformedRequestIs400AndCloses) {
+  RawConnection c(server_->port());
+  c.Send("POST /v2/vectordb/collections/has HTTP/1.1\r\nContent-Length: nope\r\n\r\n");
+  const std::string got = c.ReadUntil("}");
+  EXPECT_THAT(got, ::testing::StartsWith("HTTP/1.1 400 Bad Request"));
+  EXPECT_THAT(got, HasSubstr("malformed HTTP request"));
+  ExpectCommonHeadersIn(got);
+  EXPECT_TRUE(c.ClosedByPeer(3000));
+}
+
+TEST_F(HttpServerTest, HeadAnswersHeadersOnly) {
+  RawConnection c(server_->port());
+  c.Send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string got = c.ReadUntil("\r\n\r\nok");
+  EXPECT_EQ(Count(got, "Content-Length: 2\r\n"), 2u) << got;
+  EXPECT_EQ(Count(got, "\r\n\r\nok"), 1u) << got;  // only the GET has a body
+  EXPECT_EQ(Count(got, "HTTP/1.1 200 OK\r\n"), 2u) << got;
+}
+
+TEST_F(HttpServerTest, ConnectionCloseIsHonoured) {
+  RawConnection c(server_->port());
+  c.Send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_THAT(c.ReadUntil("ok"), HasSubstr("Connection: close"));
+  EXPECT_TRUE(c.ClosedByPeer(3000));
+}
+
+TEST_F(HttpServerTest, IdleConnectionsAreClosedAfterTheTimeout) {
+  RawConnection idle(server_->port());
+  RawConnection partial(server_->port());
+  ASSERT_TRUE(idle.connected());
+  partial.Send("POST /v2/vectordb/collections/has HTTP/1.1\r\nContent-Length: 50\r\n\r\n{");
+  // keep_alive_timeout_s is 1 here; the sweeper looks every 250 ms.
+  EXPECT_TRUE(idle.ClosedByPeer(4000));
+  EXPECT_TRUE(partial.ClosedByPeer(4000));
+  // The server still serves new clients.
+  EXPECT_EQ(client_->Get("/healthz")->status, 200);
 }
 
 TEST(HttpServerLifecycle, StopIsIdempotentAndStartTwiceFails) {
