@@ -20,6 +20,10 @@ class CheckFailure {
   std::ostringstream stream_;
 };
 
+/// Called by a failing check before it prints and aborts (logging::Init sets it to write
+/// out buffered log lines). Not synchronized: set it before starting threads.
+void SetCheckFailureHook(void (*hook)());
+
 struct Voidify {
   void operator&(const CheckFailure&) {}
 };

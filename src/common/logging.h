@@ -12,9 +12,13 @@ namespace tessera::logging {
 /// An unknown name is InvalidArgument naming it.
 Status SetLevel(std::string_view level);
 
-/// Configures the default logger: one line per event, UTC time, level, thread id, to stderr.
+/// Configures the default logger: one line per event, UTC time, level, thread id, to stderr,
+/// written in batches (at 16 KiB, on warnings and worse, every second and at exit).
 /// Safe to call more than once; call before starting threads.
 void Init(std::string_view level = "info");
+
+/// Writes out the lines not yet written (before an abort, for one).
+void Flush();
 
 }  // namespace tessera::logging
 

@@ -15,13 +15,13 @@ std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 }  // namespace
 
-std::string EncodeSuccess(const Reply& reply) {
+std::string EncodeSuccess(Reply reply) {
   json out = json::object();
   out["code"] = 0;
-  out["data"] = reply.data;
+  out["data"] = std::move(reply.data);
   if (reply.with_cost) out["cost"] = 0;
-  if (reply.topks.has_value()) out["topks"] = *reply.topks;
-  if (reply.message.has_value()) out["message"] = *reply.message;
+  if (reply.topks.has_value()) out["topks"] = std::move(*reply.topks);
+  if (reply.message.has_value()) out["message"] = std::move(*reply.message);
   return Dump(out);
 }
 

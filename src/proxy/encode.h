@@ -35,7 +35,7 @@ struct Reply {
 };
 
 /// {"code":0,"data":...} plus the optional members, as JSON text (invalid UTF-8 replaced).
-std::string EncodeSuccess(const Reply& reply);
+std::string EncodeSuccess(Reply reply);
 /// {"code":N,"message":"..."}.
 std::string EncodeError(const ApiStatus& status);
 

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,29 +12,39 @@
 
 namespace tessera::proxy {
 
-/// Orders strings ASCII case-insensitively: HTTP header names compare that way.
-struct CaseInsensitiveLess {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const {
-    return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-      return std::tolower(static_cast<unsigned char>(x)) < std::tolower(static_cast<unsigned char>(y));
-    });
-  }
-};
+/// True when `a` and `b` are equal ASCII case-insensitively, as HTTP header names compare.
+inline bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
 
 /// One request as the proxy sees it. `path` has no query string. `request_id` is the id the
 /// transport logs the request under (from a RequestId / X-Request-Id header or generated).
 struct HttpRequest {
   std::string method;
   std::string path;
-  std::map<std::string, std::string, CaseInsensitiveLess> headers;
+  /// In arrival order (a request has a handful: a list is cheaper than a map).
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string request_id;
 
-  /// The header's value, or nullptr when absent.
+  /// The value of the first header named `name` (ASCII case-insensitively), or nullptr.
   const std::string* Header(std::string_view name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? nullptr : &it->second;
+    for (const auto& [key, value] : headers) {
+      if (EqualsIgnoringCase(key, name)) return &value;
+    }
+    return nullptr;
+  }
+  /// Replaces the value of header `name`, or adds it.
+  void SetHeader(std::string_view name, std::string value) {
+    for (auto& [key, old] : headers) {
+      if (EqualsIgnoringCase(key, name)) {
+        old = std::move(value);
+        return;
+      }
+    }
+    headers.emplace_back(std::string(name), std::move(value));
   }
 };
 

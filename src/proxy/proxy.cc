@@ -224,7 +224,7 @@ HttpResponse ProxyImpl::Handle(const HttpRequest& request) {
       }
       milvus_code = error.code();
       if (error.ok()) {
-        response = JsonResponse(200, EncodeSuccess(reply));
+        response = JsonResponse(200, EncodeSuccess(std::move(reply)));
       } else if (error.code() == code::kTimeout) {
         response = JsonResponse(408, EncodeError(ApiStatus(code::kTimeout, "request timeout: " + error.message())));
       } else {

@@ -63,7 +63,7 @@ class ProxyRolesTest : public ::testing::Test {
     HttpRequest request;
     request.method = "POST";
     request.path = "/v2/vectordb/" + route;
-    for (const auto& [k, v] : headers) request.headers[k] = v;
+    for (const auto& [k, v] : headers) request.SetHeader(k, v);
     request.body = body.dump();
     HttpResponse response = proxy_->Handle(request);
     EXPECT_EQ(response.status, 200) << route << ": " << response.body;

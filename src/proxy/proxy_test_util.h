@@ -35,7 +35,7 @@ class ProxyHarness {
     HttpRequest request;
     request.method = method;
     request.path = "/v2/vectordb/" + route;
-    for (const auto& [k, v] : headers) request.headers[k] = v;
+    for (const auto& [k, v] : headers) request.SetHeader(k, v);
     request.body = body;
     request.request_id = "test";
     return proxy_->Handle(request);

@@ -75,7 +75,7 @@ int RequestReader::Fail(int status, std::string message) {
 }
 
 void RequestReader::CommitHeader() {
-  if (!field_.empty()) current_.request.headers.emplace(std::move(field_), std::move(value_));
+  if (!field_.empty()) current_.request.headers.emplace_back(std::move(field_), std::move(value_));
   field_.clear();
   value_.clear();
   in_value_ = false;

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -28,6 +29,7 @@
 #include "proxy/http_types.h"
 #include "proxy/proxy.h"
 #include "server/http_request_reader.h"
+#include "server/worker_gate.h"
 
 namespace tessera::server {
 
@@ -53,6 +55,11 @@ constexpr char kPrefix[] = "/v2/vectordb/";
 constexpr int kWriteTimeoutMs = 30'000;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr uint32_t kConnectionEvents = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+// WorkerGate tuning: a request running longer than this is presumed blocked and frees its
+// CPU for another worker; the gate is checked this often while requests run, and when idle.
+constexpr auto kPresumedBlockedAfter = std::chrono::milliseconds(2);
+constexpr auto kMonitorPeriodBusy = std::chrono::milliseconds(2);
+constexpr auto kMonitorPeriodIdle = std::chrono::milliseconds(10);
 
 // epoll_event.data.ptr values that are not connections.
 char listen_tag;
@@ -185,6 +192,14 @@ bool SendResponse(int fd, const proxy::HttpResponse& response, std::string_view 
   return SendAll(fd, iov, 2);
 }
 
+// The CPUs this thread may run on (the process's, unless someone pinned threads apart).
+size_t UsableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  return static_cast<size_t>(std::max(1, CPU_COUNT(&set)));
+}
+
 void LogRequest(std::string_view request_id, std::string_view method, std::string_view path, int status,
                 Clock::time_point start) {
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -258,8 +273,10 @@ Status HttpServer::Start() {
   }
   started_ = true;
   const size_t threads = std::max<size_t>(1, options_.threads);
-  for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-  sweeper_ = std::thread([this] { SweeperLoop(); });
+  gate_ = std::make_unique<WorkerGate>(threads);
+  gate_->SetCpus(UsableCpus());
+  for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
+  housekeeper_ = std::thread([this] { HousekeepingLoop(); });
   TESSERA_LOG_INFO("http server listening on {}:{} ({} threads)", options_.address, port_, threads);
   return Status::OK();
 }
@@ -275,13 +292,15 @@ void HttpServer::Stop() {
   // the request it is serving.
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t ignored = ::write(wake_fd_, &one, sizeof(one));
+  gate_->Stop();
   for (std::thread& worker : workers_) worker.join();
   workers_.clear();
   {
     std::lock_guard lock(mu_);
-    sweeper_cv_.notify_all();
+    housekeeper_cv_.notify_all();
   }
-  sweeper_.join();
+  housekeeper_.join();
+  gate_.reset();
   // Workers are gone: what is left is idle and owned by nobody.
   for (Connection* connection : connections_) {
     ::close(connection->fd);
@@ -294,23 +313,24 @@ void HttpServer::Stop() {
   }
 }
 
-void HttpServer::WorkerLoop() {
-  for (;;) {
+void HttpServer::WorkerLoop(size_t index) {
+  while (gate_->EnterWait()) {
     epoll_event event;
     // One event at a time: a worker blocked in a handler then holds no other ready connection.
     const int ready = ::epoll_wait(epoll_fd_, &event, 1, -1);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      TESSERA_LOG_ERROR("http server: epoll_wait failed: {}", std::strerror(errno));
+    const int error = errno;
+    gate_->StartWork(index);
+    if (ready == 1 && event.data.ptr == &listen_tag) {
+      AcceptAll();
+    } else if (ready == 1 && event.data.ptr != &wake_tag) {
+      Serve(static_cast<Connection*>(event.data.ptr));
+    }
+    gate_->FinishWork(index);
+    if (ready == 1 && event.data.ptr == &wake_tag) return;
+    if (ready < 0 && error != EINTR) {
+      TESSERA_LOG_ERROR("http server: epoll_wait failed: {}", std::strerror(error));
       return;
     }
-    if (ready == 0) continue;
-    if (event.data.ptr == &wake_tag) return;
-    if (event.data.ptr == &listen_tag) {
-      AcceptAll();
-      continue;
-    }
-    Serve(static_cast<Connection*>(event.data.ptr));
   }
 }
 
@@ -463,11 +483,18 @@ void HttpServer::Close(Connection* connection) {
   delete connection;
 }
 
-void HttpServer::SweeperLoop() {
+void HttpServer::HousekeepingLoop() {
   const auto idle_limit = std::chrono::seconds(std::max(1, options_.keep_alive_timeout_s));
+  auto next_sweep = Clock::now();
+  bool working = false;
   std::unique_lock lock(mu_);
-  while (!sweeper_cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_.load(); })) {
+  while (!housekeeper_cv_.wait_for(lock, working ? kMonitorPeriodBusy : kMonitorPeriodIdle,
+                                   [this] { return stopping_.load(); })) {
+    working = gate_->Monitor(kPresumedBlockedAfter);
     const auto now = Clock::now();
+    if (now < next_sweep) continue;
+    next_sweep = now + std::chrono::milliseconds(250);
+    gate_->SetCpus(UsableCpus());  // the process may have been moved to other CPUs
     for (Connection* connection : connections_) {
       // The worker that gets the resulting hang-up event closes it.
       if (!connection->busy && now - connection->last_active > idle_limit) ::shutdown(connection->fd, SHUT_RDWR);

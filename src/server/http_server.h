@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -17,6 +18,8 @@ struct HttpRequest;
 }
 
 namespace tessera::server {
+
+class WorkerGate;
 
 struct HttpServerOptions {
   /// Address to bind ("0.0.0.0" = every interface; a host name or an IPv6 literal works too).
@@ -56,7 +59,9 @@ struct HttpServerOptions {
 /// sendmsg, then re-arms the connection. Under load a worker that finishes a request finds
 /// the next ready connection without sleeping, so a request costs no thread hand-off; a
 /// handler that blocks (flush, a Strong read waiting for the WAL) holds only its own
-/// worker. A sweeper thread closes connections idle past keep_alive_timeout_s.
+/// worker. A WorkerGate keeps the workers waiting for events to one per CPU, so that a
+/// busy CPU goes from request to request on one thread (see worker_gate.h). A housekeeping
+/// thread runs the gate's monitor and closes connections idle past keep_alive_timeout_s.
 ///
 /// Thread-safety: Start/Stop from one controlling thread; SetReady and port from any.
 /// The proxy is borrowed and must outlive the server.
@@ -81,8 +86,9 @@ class HttpServer {
   struct Connection;
 
   Status Bind();
-  void WorkerLoop();
-  void SweeperLoop();
+  void WorkerLoop(size_t index);
+  // Every few milliseconds: the WorkerGate's monitor, idle connections, the CPU count.
+  void HousekeepingLoop();
   void AcceptAll();
   // Serves a connection whose event this worker took, then re-arms or closes it.
   void Serve(Connection* connection);
@@ -101,11 +107,12 @@ class HttpServer {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: readable once Stop() wants the workers to exit
   bool started_ = false;
+  std::unique_ptr<WorkerGate> gate_;
   std::vector<std::thread> workers_;
-  std::thread sweeper_;
+  std::thread housekeeper_;
 
   std::mutex mu_;  // guards connections_ and each Connection's busy/last_active
-  std::condition_variable sweeper_cv_;
+  std::condition_variable housekeeper_cv_;
   std::unordered_set<Connection*> connections_;
 };
 
