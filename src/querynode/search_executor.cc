@@ -113,6 +113,17 @@ Result<PartitionFilter> MakePartitionFilter(const coord::CollectionInfo& info, c
   return pf;
 }
 
+// True when the request sees every row of `segment`: no filter, no deletes, and all of its
+// partitions allowed. Saves building (and counting) a bitset of all ones per search.
+bool AllRowsVisible(const Segment& segment, const PreparedFilter& filter, const PartitionFilter& pf) {
+  if (filter.pks || filter.expr || segment.num_deleted() > 0) return false;
+  if (pf.all) return true;
+  for (int64_t p : segment.partition_set()) {
+    if (!pf.Allows(p)) return false;
+  }
+  return true;
+}
+
 // Rows of `segment` that the request sees: matching the filter, not deleted, in an allowed
 // partition.
 Result<core::Bitset> VisibleRows(const Segment& segment, const PreparedFilter& filter, const PartitionFilter& pf) {
@@ -295,6 +306,7 @@ Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const S
   std::vector<const core::Bitset*> skips(segments.size(), nullptr);
   std::vector<uint8_t> empty(segments.size(), 0);  // not vector<bool>: written concurrently
   TESSERA_RETURN_IF_ERROR(ParallelDo(pool, segments.size(), [&](size_t i) -> Status {
+    if (AllRowsVisible(*segments[i], filter, pf)) return Status::OK();
     auto visible = VisibleRows(*segments[i], filter, pf);
     if (!visible.ok()) return visible.status();
     const size_t passing = visible->Count();
