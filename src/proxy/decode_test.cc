@@ -67,6 +67,12 @@ TEST(ParseBody, EmptyMalformedDeepAndNonObject) {
   EXPECT_EQ(ParseBody(std::string(200, '[') + std::string(200, ']')).status().code(), 1801);
   EXPECT_THAT(ParseBody("{\"a\":" + std::string(200, '[') + std::string(200, ']') + "}").status().message(),
               HasSubstr("nested deeper"));
+  // The limit is 128 levels, the root's included, on the fast parser's path as on nlohmann's.
+  const auto nested = [](int levels) {
+    return "{\"a\":" + std::string(levels - 1, '[') + std::string(levels - 1, ']') + "}";
+  };
+  EXPECT_TRUE(ParseBody(nested(kMaxJsonDepth)).ok());
+  EXPECT_THAT(ParseBody(nested(kMaxJsonDepth + 1)).status().message(), HasSubstr("nested deeper"));
   // Brackets inside strings do not count.
   EXPECT_TRUE(ParseBody("{\"a\":\"" + std::string(300, '[') + "\"}").ok());
   EXPECT_TRUE(ParseBody("{}").ok());

@@ -16,22 +16,28 @@ namespace dom = simdjson::dom;
 // sized for the largest body it ever saw.
 constexpr size_t kReusedParserMaxBytes = 1 << 20;
 
-json ToJson(dom::element e) {
+// Thrown (and caught in ParseJsonFast) when the text nests deeper than allowed.
+struct TooDeep {};
+
+// `depth`: how many arrays/objects enclose `e` (0 for the root).
+json ToJson(dom::element e, int depth, int max_depth) {
   switch (e.type()) {
     case dom::element_type::ARRAY: {
+      if (depth + 1 > max_depth) throw TooDeep();
       json out = json::array();
       dom::array array = e.get_array().value_unsafe();
       auto& items = out.get_ref<json::array_t&>();
       items.reserve(array.size());
-      for (dom::element item : array) items.push_back(ToJson(item));
+      for (dom::element item : array) items.push_back(ToJson(item, depth + 1, max_depth));
       return out;
     }
     case dom::element_type::OBJECT: {
+      if (depth + 1 > max_depth) throw TooDeep();
       json out = json::object();
       auto& fields = out.get_ref<json::object_t&>();
       dom::object object = e.get_object().value_unsafe();
       for (dom::key_value_pair field : object) {
-        fields[std::string(field.key)] = ToJson(field.value);
+        fields[std::string(field.key)] = ToJson(field.value, depth + 1, max_depth);
       }
       return out;
     }
@@ -95,17 +101,18 @@ bool PackRows(dom::element rows, PackedVectors* out) {
 }
 
 // The root object, with "data" lifted into *vectors when it has the shape (see header).
-json RootWithPackedData(dom::object root, PackedVectors* vectors) {
+json RootWithPackedData(dom::object root, PackedVectors* vectors, int max_depth) {
+  if (max_depth < 1) throw TooDeep();
   size_t data_keys = 0;
   for (dom::key_value_pair field : root) data_keys += ReadsAsData(field.key) ? 1 : 0;
   json out = json::object();
   auto& fields = out.get_ref<json::object_t&>();
   for (dom::key_value_pair field : root) {
-    if (data_keys == 1 && field.key == "data" && PackRows(field.value, vectors)) {
+    if (data_keys == 1 && field.key == "data" && max_depth >= 3 && PackRows(field.value, vectors)) {
       fields["data"] = json::array();
       fields["data"].get_ref<json::array_t&>().resize(vectors->rows);
     } else {
-      fields[std::string(field.key)] = ToJson(field.value);
+      fields[std::string(field.key)] = ToJson(field.value, 1, max_depth);
     }
   }
   return out;
@@ -113,7 +120,7 @@ json RootWithPackedData(dom::object root, PackedVectors* vectors) {
 
 }  // namespace
 
-std::optional<json> ParseJsonFast(std::string_view text, PackedVectors* vectors) {
+std::optional<json> ParseJsonFast(std::string_view text, PackedVectors* vectors, int max_depth) {
   thread_local dom::parser reused;
   std::unique_ptr<dom::parser> own;
   dom::parser* parser = &reused;
@@ -126,11 +133,18 @@ std::optional<json> ParseJsonFast(std::string_view text, PackedVectors* vectors)
   if (parser->parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(root) != simdjson::SUCCESS) {
     return std::nullopt;
   }
-  if (vectors != nullptr) {
-    *vectors = PackedVectors();
-    if (root.type() == dom::element_type::OBJECT) return RootWithPackedData(root.get_object().value_unsafe(), vectors);
+  try {
+    if (vectors != nullptr) {
+      *vectors = PackedVectors();
+      if (root.type() == dom::element_type::OBJECT) {
+        return RootWithPackedData(root.get_object().value_unsafe(), vectors, max_depth);
+      }
+    }
+    return ToJson(root, 0, max_depth);
+  } catch (const TooDeep&) {
+    if (vectors != nullptr) *vectors = PackedVectors();
+    return std::nullopt;
   }
-  return ToJson(root);
 }
 
 }  // namespace tessera::proxy

@@ -21,6 +21,7 @@ struct PackedVectors {
 /// number_integer), the last of duplicate keys wins. nullopt whenever simdjson rejects the
 /// text (malformed JSON, invalid UTF-8, integers beyond 64 bits, nesting past its limit):
 /// the caller then parses with nlohmann, which either accepts it or explains what is wrong.
+/// Also nullopt when arrays/objects nest deeper than `max_depth` (the root's counts as 1).
 ///
 /// Why: request bodies are mostly vectors, thousands of numbers each, and nlohmann's own
 /// parser dominated the proxy's cost of a search request.
@@ -31,6 +32,7 @@ struct PackedVectors {
 /// nulls. A search's query vectors are most of its body; building (and destroying) a JSON
 /// value per number cost more than the rest of the request. Any other shape of "data" is
 /// left in the JSON, so the decoder reports it as usual.
-std::optional<nlohmann::json> ParseJsonFast(std::string_view text, PackedVectors* vectors = nullptr);
+std::optional<nlohmann::json> ParseJsonFast(std::string_view text, PackedVectors* vectors = nullptr,
+                                            int max_depth = 1024);
 
 }  // namespace tessera::proxy

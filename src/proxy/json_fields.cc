@@ -61,13 +61,14 @@ ApiResult<json> ParseBody(std::string_view text, PackedVectors* vectors) {
   size_t first = 0;
   while (first < text.size() && IsJsonSpace(text[first])) ++first;
   if (first == text.size()) return EmptyBodyError();
-  if (NestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth) {
-    return BadJsonError("the body is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  }
   json parsed;
-  if (std::optional<json> fast = ParseJsonFast(text, vectors)) {
+  if (std::optional<json> fast = ParseJsonFast(text, vectors, kMaxJsonDepth)) {
     parsed = std::move(*fast);
   } else {
+    // Checked here, before nlohmann's recursive parser; the fast parser checked it itself.
+    if (NestingDepth(text, kMaxJsonDepth) > kMaxJsonDepth) {
+      return BadJsonError("the body is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    }
     try {
       parsed = json::parse(text);
     } catch (const json::exception& e) {

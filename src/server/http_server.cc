@@ -154,7 +154,8 @@ std::string ResponseHead(const proxy::HttpResponse& response, std::string_view r
     head += value;
     head += "\r\n";
   }
-  if (!keep_alive) head += "Connection: close\r\n";
+  // Said either way: an HTTP/1.0 client keeps the connection only when told so.
+  head += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   head += "\r\n";
   return head;
 }
@@ -416,8 +417,10 @@ bool HttpServer::ReadAndAnswer(Connection* connection) {
     }
     const auto size = static_cast<size_t>(received);
     if (connection->draining) {
+      // Enough for the rest of a body somewhat over the limit; a client that sends far more
+      // is cut off (and may see a reset instead of the answer).
       connection->drained += size;
-      if (connection->drained > options_.max_body_size) return false;
+      if (connection->drained > 2 * options_.max_body_size + (1u << 20)) return false;
     }
     size_t offset = 0;
     while (!connection->draining && offset < size) {

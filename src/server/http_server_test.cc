@@ -305,6 +305,16 @@ TEST_F(HttpServerTest, ConnectionCloseIsHonoured) {
   EXPECT_TRUE(c.ClosedByPeer(3000));
 }
 
+TEST_F(HttpServerTest, Http10KeepAliveIsConfirmed) {
+  RawConnection c(server_->port());
+  c.Send("GET /healthz HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
+  EXPECT_THAT(c.ReadUntil("\r\n\r\nok"), HasSubstr("Connection: keep-alive\r\n"));
+  c.Send("GET /healthz HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
+  EXPECT_EQ(Count(c.ReadUntil("ok\x01never", 1000), "\r\n\r\nok"), 2u) << "the connection stayed open";
+  c.Send("GET /healthz HTTP/1.0\r\n\r\n");  // no keep-alive: closed after the answer
+  EXPECT_TRUE(c.ClosedByPeer(3000));
+}
+
 TEST_F(HttpServerTest, IdleConnectionsAreClosedAfterTheTimeout) {
   RawConnection idle(server_->port());
   RawConnection partial(server_->port());
