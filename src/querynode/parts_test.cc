@@ -90,6 +90,11 @@ TEST(MergeSearchHitsTest, DedupsByKeyAppliesOffsetAndLimit) {
   ASSERT_EQ(hits.size(), 2u);
   EXPECT_EQ(std::get<int64_t>(hits[0].pk), 11);
   EXPECT_EQ(std::get<int64_t>(hits[1].pk), 13);
+  // A window past 64 keys dedups through a hash set instead of a scan: same answer.
+  hits = MergeSearchHits(lists, 0, 100, pk);
+  keys.clear();
+  for (const auto& h : hits) keys.push_back(std::get<int64_t>(h.pk));
+  EXPECT_THAT(keys, ElementsAre(10, 11, 13, 12));
 }
 
 TEST(FairSharedMutexTest, WriterIsNotStarvedByOverlappingReaders) {

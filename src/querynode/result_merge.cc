@@ -1,5 +1,6 @@
 #include "querynode/result_merge.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace tessera::querynode {
@@ -12,12 +13,22 @@ std::vector<MergedHit> MergeSearchHits(std::span<const std::vector<core::Neighbo
   if (total == 0 || limit == 0) return out;
   // Merge everything: duplicates of a key may push distinct keys past offset + limit.
   const std::vector<core::Neighbor> merged = core::MergeTopK(lists, total, /*dedup_ids=*/false);
-  std::unordered_set<PrimaryKey> seen;
+  // Keys taken so far: a short list is scanned (a typical top-k is 10), a long one hashed.
+  constexpr size_t kScanLimit = 64;
+  std::vector<PrimaryKey> seen_list;
+  std::unordered_set<PrimaryKey> seen_set;
+  const bool scan = offset + limit <= kScanLimit;
+  auto first_sight = [&](const PrimaryKey& pk) {
+    if (!scan) return seen_set.insert(pk).second;
+    if (std::find(seen_list.begin(), seen_list.end(), pk) != seen_list.end()) return false;
+    seen_list.push_back(pk);
+    return true;
+  };
   size_t skipped = 0;
   for (const core::Neighbor& n : merged) {
     const RowRef ref = UnpackRowRef(n.id);
     PrimaryKey pk = pk_of(ref);
-    if (!seen.insert(pk).second) continue;  // a worse copy of a key already taken
+    if (!first_sight(pk)) continue;  // a worse copy of a key already taken
     if (skipped < offset) {
       ++skipped;
       continue;
