@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <set>
+#include <thread>
 
 #include "core/filter/evaluator.h"
 #include "core/filter/parser.h"
@@ -532,6 +533,9 @@ Result<querynode::QueryResponse> MiniQueryNode::Query(const querynode::QueryRequ
 }
 
 Result<querynode::SearchResponse> MiniQueryNode::Search(const querynode::SearchRequest& request) {
+  if (const int64_t delay = search_delay_ms_.load(); delay > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   last_search_ = request;
   auto it = loaded_.find(request.collection_id);

@@ -6,6 +6,8 @@
 // collection's WAL channels from a real storage::Log on every request, applies inserts,
 // upserts and deletes, and answers queries and brute-force searches. Not for production.
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -106,6 +108,8 @@ class MiniQueryNode : public querynode::QueryNode {
   size_t QueueDepth() const override { return 0; }
 
   std::optional<querynode::SearchRequest> last_search() const;
+  /// Makes every Search sleep this long first (a slow request, for shutdown tests).
+  void set_search_delay(std::chrono::milliseconds delay) { search_delay_ms_ = delay.count(); }
   std::optional<querynode::QueryRequest> last_query() const;
 
  private:
@@ -124,6 +128,7 @@ class MiniQueryNode : public querynode::QueryNode {
                                          const std::vector<int64_t>& partitions) const;
 
   storage::Log* const log_;
+  std::atomic<int64_t> search_delay_ms_{0};
   mutable std::mutex mu_;
   std::map<int64_t, Loaded> loaded_;
   std::optional<querynode::SearchRequest> last_search_;

@@ -281,14 +281,20 @@ Status HttpServer::Start() {
   const size_t threads = std::max<size_t>(1, options_.threads);
   gate_ = std::make_unique<WorkerGate>(threads);
   gate_->SetCpus(UsableCpus());
+  {
+    std::lock_guard lock(mu_);
+    live_workers_ = threads;
+  }
   for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
   housekeeper_ = std::thread([this] { HousekeepingLoop(); });
   TESSERA_LOG_INFO("http server listening on {}:{} ({} threads)", options_.address, port_, threads);
   return Status::OK();
 }
 
-void HttpServer::Stop() {
-  if (!started_) return;
+void HttpServer::Stop() { (void)StopWithin(std::chrono::milliseconds::max()); }
+
+bool HttpServer::StopWithin(std::chrono::milliseconds timeout) {
+  if (!started_) return true;
   started_ = false;
   ready_.store(false, std::memory_order_release);
   stopping_.store(true);
@@ -299,13 +305,30 @@ void HttpServer::Stop() {
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t ignored = ::write(wake_fd_, &one, sizeof(one));
   gate_->Stop();
-  for (std::thread& worker : workers_) worker.join();
-  workers_.clear();
+  bool finished = true;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    const auto done = [this] { return live_workers_ == 0; };
+    if (timeout == std::chrono::milliseconds::max()) {
+      workers_done_.wait(lock, done);
+    } else {
+      finished = workers_done_.wait_for(lock, timeout, done);
+    }
+    if (!finished) {
+      TESSERA_LOG_ERROR("http server: {} requests still running {} ms after the stop began; leaving them",
+                        live_workers_, timeout.count());
+    }
     housekeeper_cv_.notify_all();
   }
   housekeeper_.join();
+  if (!finished) {
+    // The running requests keep their workers, the gate, the epoll set and connections.
+    for (std::thread& worker : workers_) worker.detach();
+    workers_.clear();
+    return false;
+  }
+  for (std::thread& worker : workers_) worker.join();
+  workers_.clear();
   gate_.reset();
   // Workers are gone: what is left is idle and owned by nobody.
   for (Connection* connection : connections_) {
@@ -317,9 +340,17 @@ void HttpServer::Stop() {
     ::close(*fd);
     *fd = -1;
   }
+  return true;
 }
 
 void HttpServer::WorkerLoop(size_t index) {
+  struct Exit {
+    HttpServer* server;
+    ~Exit() {
+      std::lock_guard lock(server->mu_);
+      if (--server->live_workers_ == 0) server->workers_done_.notify_all();
+    }
+  } on_exit{this};
   while (gate_->EnterWait()) {
     epoll_event event;
     // One event at a time: a worker blocked in a handler then holds no other ready connection.
@@ -428,8 +459,8 @@ bool HttpServer::ReadAndAnswer(Connection* connection) {
       offset += used;
       if (reader.state() == RequestReader::State::kReady) {
         ParsedRequest parsed = reader.TakeRequest();
-        const bool keep_alive = parsed.keep_alive && !stopping_.load();
-        if (!Answer(connection->fd, parsed.request, keep_alive) || !keep_alive) return false;
+        bool keep_alive = parsed.keep_alive;
+        if (!Answer(connection->fd, parsed.request, &keep_alive) || !keep_alive) return false;
       } else if (reader.state() == RequestReader::State::kError || used == 0) {
         const int status = reader.state() == RequestReader::State::kError ? reader.error_status() : 400;
         const std::string message = status == 400 && reader.error_message().empty() ? "malformed HTTP request"
@@ -453,7 +484,7 @@ bool HttpServer::ReadAndAnswer(Connection* connection) {
   }
 }
 
-bool HttpServer::Answer(int fd, proxy::HttpRequest& request, bool keep_alive) {
+bool HttpServer::Answer(int fd, proxy::HttpRequest& request, bool* keep_alive) {
   const auto start = Clock::now();
   request.request_id = RequestIdOf(request);
   const bool head = request.method == "HEAD";
@@ -477,7 +508,9 @@ bool HttpServer::Answer(int fd, proxy::HttpRequest& request, bool keep_alive) {
   } else {
     response = Respond(404, ErrorJson(404, "404 page not found: " + request.method + " " + request.path), kJson);
   }
-  const bool sent = SendResponse(fd, response, request.request_id, keep_alive, !head);
+  // Decided after the handler: a stop that began meanwhile closes the connection.
+  *keep_alive = *keep_alive && !stopping_.load();
+  const bool sent = SendResponse(fd, response, request.request_id, *keep_alive, !head);
   LogRequest(request.request_id, request.method, request.path, response.status, start);
   return sent;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
@@ -81,6 +82,10 @@ class HttpServer {
   /// Stops accepting connections and returns once in-flight requests have been answered
   /// (their connections are then closed, as are idle ones). Idempotent.
   void Stop();
+  /// Stop() that waits at most `timeout` for in-flight requests. False when some still
+  /// run then: they keep the server, which must then be neither restarted nor destroyed
+  /// (the caller is expected to end the process).
+  bool StopWithin(std::chrono::milliseconds timeout);
 
  private:
   struct Connection;
@@ -95,7 +100,9 @@ class HttpServer {
   // Reads what has arrived and answers every whole request in it. False: close.
   bool ReadAndAnswer(Connection* connection);
   // Routes one request, sends the answer and logs it. False when sending failed.
-  bool Answer(int fd, proxy::HttpRequest& request, bool keep_alive);
+  // *keep_alive: whether the client allows keeping the connection; cleared when the server
+  // closes it after this answer (it is stopping).
+  bool Answer(int fd, proxy::HttpRequest& request, bool* keep_alive);
   void Close(Connection* connection);
 
   proxy::Proxy* const proxy_;
@@ -111,8 +118,10 @@ class HttpServer {
   std::vector<std::thread> workers_;
   std::thread housekeeper_;
 
-  std::mutex mu_;  // guards connections_ and each Connection's busy/last_active
+  std::mutex mu_;  // guards connections_, each Connection's busy/last_active, live_workers_
   std::condition_variable housekeeper_cv_;
+  std::condition_variable workers_done_;
+  size_t live_workers_ = 0;
   std::unordered_set<Connection*> connections_;
 };
 

@@ -1,6 +1,7 @@
 #include "server/standalone.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <utility>
 
@@ -140,7 +141,13 @@ Status Standalone::Shutdown() {
   p.stopped = true;
   TESSERA_LOG_INFO("shutting down: no new requests");
   p.http->SetReady(false);
-  p.http->Stop();  // waits for in-flight requests
+  if (!p.http->StopWithin(p.config.GetDuration("server.shutdown_timeout"))) {
+    // Requests still run on the roles, so none of them can be stopped or destroyed. What
+    // was acknowledged is in the WAL: end the process now; a restart replays it.
+    TESSERA_LOG_ERROR("shutdown: in-flight requests outlived server.shutdown_timeout; exiting without a flush");
+    logging::Flush();
+    std::_Exit(1);
+  }
   Status result = Status::OK();
   // Flush what is still growing, so a restart has nothing to replay.
   auto databases = p.coord->ListDatabases();
