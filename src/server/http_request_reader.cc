@@ -2,8 +2,8 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <climits>
-
 #include <string_view>
 #include <utility>
 
@@ -139,7 +139,9 @@ int RequestReader::OnHeadersComplete(http_parser* parser) {
     return self->Fail(413, "request body too large: the limit is " + std::to_string(self->max_body_size_) +
                                " bytes");
   }
-  if (has_length && announced > 0) request.body.reserve(announced);
+  // Reserve for what is announced, but not more than 1 MiB before any of it arrived: a
+  // client must not make the server hold memory by announcing bodies it never sends.
+  if (has_length && announced > 0) request.body.reserve(std::min<uint64_t>(announced, 1u << 20));
   const std::string* expect = request.Header("Expect");
   if (expect != nullptr && ValueIs(*expect, "100-continue") && parser->http_minor >= 1) {
     self->expect_continue_ = (has_length && announced > 0) || (parser->flags & F_CHUNKED) != 0;
