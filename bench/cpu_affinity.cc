@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace tessera::bench {
@@ -34,6 +36,24 @@ Status PinProcess(pid_t pid, const std::vector<int>& cpus) {
   }
   if (ec) return Status::Internal("listing " + tasks.string() + ": " + ec.message());
   return Status::OK();
+}
+
+Result<double> ProcessCpuSeconds(pid_t pid) {
+  if (pid == 0) pid = getpid();
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line)) return Status::Unavailable("cannot read " + path);
+  // Fields after the command name, which is in parentheses and may hold spaces: state is
+  // field 3, utime and stime (clock ticks) fields 14 and 15.
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return Status::Internal("unexpected format of " + path);
+  std::istringstream fields(line.substr(close + 2));
+  std::string skip;
+  for (int field = 3; field < 14; ++field) fields >> skip;
+  unsigned long long user = 0, system = 0;
+  if (!(fields >> user >> system)) return Status::Internal("unexpected format of " + path);
+  return static_cast<double>(user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace tessera::bench

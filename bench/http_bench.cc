@@ -128,6 +128,9 @@ struct Measured {
   Timing timing;
   double recall = 0;
   size_t connections = 0;  // HTTP only: TCP connections opened during the run
+  // CPU per query in microseconds: the server's (HTTP, --spawn only) or this process's
+  // (in-process); 0 when not measured.
+  double cpu_us = 0;
 };
 
 struct Point {
@@ -138,7 +141,23 @@ struct Point {
 
 json ToJson(const Measured& m) {
   return {{"qps", m.timing.per_second}, {"p50_ms", m.timing.p50_ms}, {"p99_ms", m.timing.p99_ms},
-          {"recall_at_10", m.recall}, {"seconds", m.timing.seconds}};
+          {"recall_at_10", m.recall}, {"seconds", m.timing.seconds}, {"cpu_us_per_query", m.cpu_us}};
+}
+
+// Runs `run` and sets m.cpu_us to the CPU process `pid` spent on it per query (pid 0: this
+// process; a pid < 0: not measured).
+template <typename Fn>
+Status MeasureCpu(pid_t pid, size_t queries, Measured& m, Fn&& run) {
+  double before = 0;
+  if (pid >= 0) {
+    TESSERA_ASSIGN_OR_RETURN(before, ProcessCpuSeconds(pid));
+  }
+  TESSERA_RETURN_IF_ERROR(run());
+  if (pid >= 0 && queries > 0) {
+    TESSERA_ASSIGN_OR_RETURN(double after, ProcessCpuSeconds(pid));
+    m.cpu_us = (after - before) * 1e6 / static_cast<double>(queries);
+  }
+  return Status::OK();
 }
 
 // ---- in-process: the same index built with tessera's index library ----
@@ -171,10 +190,13 @@ Status RunInProcess(const HttpBenchOptions& opt, const Dataset& ds, const std::v
       std::copy(result.ids.begin(), result.ids.end(), ids.begin() + static_cast<std::ptrdiff_t>(q * kTopK));
       return Status::OK();
     };
-    TESSERA_ASSIGN_OR_RETURN(p.inprocess.timing, RunConcurrently(p.clients, ds.queries.rows, search));
+    TESSERA_RETURN_IF_ERROR(MeasureCpu(0, ds.queries.rows, p.inprocess, [&]() -> Status {
+      TESSERA_ASSIGN_OR_RETURN(p.inprocess.timing, RunConcurrently(p.clients, ds.queries.rows, search));
+      return Status::OK();
+    }));
     p.inprocess.recall = Recall(ds, kth, ids);
-    std::printf("  in-process ef=%-4d threads=%-3zu qps=%9.1f recall=%.4f\n", p.ef, p.clients,
-                p.inprocess.timing.per_second, p.inprocess.recall);
+    std::printf("  in-process ef=%-4d threads=%-3zu qps=%9.1f recall=%.4f cpu_us=%.1f\n", p.ef, p.clients,
+                p.inprocess.timing.per_second, p.inprocess.recall, p.inprocess.cpu_us);
   }
   if (opt.split_cpus) TESSERA_RETURN_IF_ERROR(PinProcess(0, CpuRange(0, cpus)));
   return Status::OK();
@@ -300,8 +322,9 @@ Status CompactAndWait(const HttpBenchOptions& opt, RestClient& admin, Clock::tim
   return Status::OK();
 }
 
-Status SearchAll(const HttpBenchOptions& opt, const std::string& endpoint, const Dataset& ds, const std::vector<float>& kth,
-                 std::vector<Point>& points) {
+// server_pid: the spawned server, whose CPU per request is measured; -1 for --endpoint.
+Status SearchAll(const HttpBenchOptions& opt, const std::string& endpoint, pid_t server_pid, const Dataset& ds,
+                 const std::vector<float>& kth, std::vector<Point>& points) {
   const size_t max_clients = *std::max_element(opt.clients.begin(), opt.clients.end());
   std::vector<std::unique_ptr<RestClient>> clients;
   for (size_t i = 0; i < max_clients; ++i) clients.push_back(std::make_unique<RestClient>(endpoint, 60));
@@ -322,12 +345,16 @@ Status SearchAll(const HttpBenchOptions& opt, const std::string& endpoint, const
       TESSERA_ASSIGN_OR_RETURN(json reply, clients[worker]->Call("entities/search", bodies[q]));
       return ParseHits(reply, ids.data() + q * kTopK);
     };
-    TESSERA_ASSIGN_OR_RETURN(p.http.timing, RunConcurrently(p.clients, ds.queries.rows, search));
+    TESSERA_RETURN_IF_ERROR(MeasureCpu(server_pid, ds.queries.rows, p.http, [&]() -> Status {
+      TESSERA_ASSIGN_OR_RETURN(p.http.timing, RunConcurrently(p.clients, ds.queries.rows, search));
+      return Status::OK();
+    }));
     p.http.recall = Recall(ds, kth, ids);
     for (size_t c = 0; c < p.clients; ++c) p.http.connections += clients[c]->connections_opened();
     p.http.connections -= opened_before;
-    std::printf("  http       ef=%-4d clients=%-3zu qps=%9.1f recall=%.4f (new connections during run: %zu)\n", p.ef,
-                p.clients, p.http.timing.per_second, p.http.recall, p.http.connections);
+    std::printf("  http       ef=%-4d clients=%-3zu qps=%9.1f recall=%.4f server_cpu_us=%.1f (new connections "
+                "during run: %zu)\n",
+                p.ef, p.clients, p.http.timing.per_second, p.http.recall, p.http.cpu_us, p.http.connections);
   }
   return Status::OK();
 }
@@ -364,7 +391,7 @@ Status RunHttp(const HttpBenchOptions& opt, const Dataset& ds, const std::vector
       TESSERA_RETURN_IF_ERROR(PinProcess(0, CpuRange(cpus / 2, cpus)));
       std::printf("searching with the server on CPUs [0, %d) and the clients on [%d, %d)\n", cpus / 2, cpus / 2, cpus);
     }
-    return SearchAll(opt, endpoint, ds, kth, points);
+    return SearchAll(opt, endpoint, server != nullptr ? server->pid() : -1, ds, kth, points);
   };
   Status status = [&]() -> Status {
     RestClient admin(endpoint);
@@ -402,24 +429,29 @@ Status RunHttp(const HttpBenchOptions& opt, const Dataset& ds, const std::vector
 // ---- report ----
 
 void PrintTable(const std::vector<Point>& points, bool http, bool inprocess) {
-  std::printf("\n%5s %7s | %10s %8s %8s %7s | %10s %8s %8s %7s | %6s\n", "ef", "clients", "http_qps", "p50_ms",
-              "p99_ms", "recall", "inproc_qps", "p50_ms", "p99_ms", "recall", "ratio");
+  std::printf("\n%5s %7s | %10s %8s %8s %7s %7s | %10s %8s %8s %7s %7s | %6s %6s\n", "ef", "clients", "http_qps",
+              "p50_ms", "p99_ms", "recall", "cpu_us", "inproc_qps", "p50_ms", "p99_ms", "recall", "cpu_us", "ratio",
+              "cpu_r");
   for (const Point& p : points) {
     std::printf("%5d %7zu |", p.ef, p.clients);
     for (const auto& [shown, m] : {std::pair{http, p.http}, std::pair{inprocess, p.inprocess}}) {
       if (shown) {
-        std::printf(" %10.1f %8.3f %8.3f %7.4f |", m.timing.per_second, m.timing.p50_ms, m.timing.p99_ms, m.recall);
+        std::printf(" %10.1f %8.3f %8.3f %7.4f %7.1f |", m.timing.per_second, m.timing.p50_ms, m.timing.p99_ms,
+                    m.recall, m.cpu_us);
       } else {
-        std::printf(" %10s %8s %8s %7s |", "-", "-", "-", "-");
+        std::printf(" %10s %8s %8s %7s %7s |", "-", "-", "-", "-", "-");
       }
     }
     if (http && inprocess) {
-      std::printf(" %6.3f\n", p.http.timing.per_second / p.inprocess.timing.per_second);
+      const double cpu_ratio = p.http.cpu_us > 0 ? p.inprocess.cpu_us / p.http.cpu_us : 0;
+      std::printf(" %6.3f %6.3f\n", p.http.timing.per_second / p.inprocess.timing.per_second, cpu_ratio);
     } else {
-      std::printf(" %6s\n", "-");
+      std::printf(" %6s %6s\n", "-", "-");
     }
   }
-  std::printf("ratio = HTTP QPS / in-process QPS at the same ef and concurrency (clients = threads).\n");
+  std::printf("ratio = HTTP QPS / in-process QPS at the same ef and concurrency (clients = threads).\n"
+              "cpu_us = CPU per query: the server process's over HTTP (--spawn), this process's in-process;\n"
+              "cpu_r = in-process cpu_us / HTTP cpu_us (with --split-cpus the HTTP clients' CPU is not in it).\n");
 }
 
 Status Run(const HttpBenchOptions& opt) {
@@ -460,6 +492,7 @@ Status Run(const HttpBenchOptions& opt) {
     if (!opt.skip_inprocess) row["inprocess"] = ToJson(p.inprocess);
     if (!opt.skip_http && !opt.skip_inprocess) {
       row["qps_ratio"] = p.http.timing.per_second / p.inprocess.timing.per_second;
+      if (p.http.cpu_us > 0) row["cpu_ratio"] = p.inprocess.cpu_us / p.http.cpu_us;
     }
     rows.push_back(std::move(row));
   }
