@@ -378,10 +378,17 @@ Result<std::shared_ptr<NatsLog::Channel>> NatsLog::GetChannel(std::string_view n
     jsErrCode err = static_cast<jsErrCode>(0);
     const natsStatus s = js_AddStream(&info, connection_->js, &cfg, nullptr, &err);
     if (info != nullptr) jsStreamInfo_Destroy(info);
-    if (s != NATS_OK && err != JSStreamNameExistErr) {
+    // Another writer creating the same stream at the same moment makes the server answer
+    // "name exists" or, in nats-server 2.9, "subjects overlap": either way, look again.
+    const bool raced = err == JSStreamNameExistErr || err == JSStreamSubjectOverlapErr;
+    if (s != NATS_OK && !raced) {
       return FromNats(s, err, "creating stream " + channel->stream + " for channel \"" + channel->name + "\"");
     }
     TESSERA_ASSIGN_OR_RETURN(state, GetStreamState(name));
+    if (!state && err == JSStreamSubjectOverlapErr) {
+      return Status::FailedPrecondition("creating stream " + channel->stream + " for channel \"" + channel->name +
+                                        "\": subject " + channel->subject + " overlaps another stream's subjects");
+    }
     if (!state) return Status::Unavailable("stream " + channel->stream + " vanished right after it was created");
   }
   channel->last_seq = state->last_seq;
