@@ -243,7 +243,7 @@ ApiStatus CheckPackedVectors(const PackedVectors& packed, const core::FieldSchem
 }  // namespace
 
 ApiResult<SearchSpec> DecodeSearch(const json& body, const core::CollectionSchema& schema,
-                                   const PackedVectors* packed) {
+                                   PackedVectors* packed) {
   FieldReader r(body, std::string(kSearchReq));
   SearchSpec spec;
   const json* data = nullptr;
@@ -293,7 +293,7 @@ ApiResult<SearchSpec> DecodeSearch(const json& body, const core::CollectionSchem
   const bool use_packed = packed != nullptr && packed->rows == data->size();
   if (use_packed) {
     TESSERA_API_RETURN_IF_ERROR(CheckPackedVectors(*packed, *field));
-    spec.vectors = packed->values;
+    spec.vectors = std::move(packed->values);
   } else {
     spec.vectors.reserve(spec.num_queries * spec.dim);
   }

@@ -72,10 +72,10 @@ ApiResult<QuerySpec> DecodeGet(const nlohmann::json& body, const core::Collectio
 /// entities/search. Vectors: 1801 when `data` is not an array of number arrays, 1100 for a
 /// wrong dimension or a non-finite value (naming data[i]); annsField: 1801 when unknown, not
 /// a vector field, or omitted while several vector fields exist. `packed`: the vectors
-/// ParseBody lifted out of `data` (used when it holds as many rows as `data`), decoded
-/// with exactly the checks and messages of the JSON path.
+/// ParseBody lifted out of `data` (used, and moved from, when it holds as many rows as
+/// `data`), decoded with exactly the checks and messages of the JSON path.
 ApiResult<SearchSpec> DecodeSearch(const nlohmann::json& body, const core::CollectionSchema& schema,
-                                   const PackedVectors* packed = nullptr);
+                                   PackedVectors* packed = nullptr);
 /// entities/delete: `filter` required (1802), parsed against the schema (1100).
 ApiResult<DeleteSpec> DecodeDelete(const nlohmann::json& body, const core::CollectionSchema& schema);
 

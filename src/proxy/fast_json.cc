@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "proxy/http_types.h"
+
 namespace tessera::proxy {
 namespace {
 
@@ -60,15 +62,6 @@ json ToJson(dom::element e, int depth, int max_depth) {
   return json();
 }
 
-bool ReadsAsData(std::string_view key) {
-  constexpr std::string_view kData = "data";
-  if (key.size() != kData.size()) return false;
-  for (size_t i = 0; i < key.size(); ++i) {
-    if ((key[i] | 0x20) != kData[i]) return false;
-  }
-  return true;
-}
-
 // Appends the numbers of `rows` (an array of equally long arrays of numbers) to *out;
 // false (with *out cleared) for any other shape.
 bool PackRows(dom::element rows, PackedVectors* out) {
@@ -104,7 +97,7 @@ bool PackRows(dom::element rows, PackedVectors* out) {
 json RootWithPackedData(dom::object root, PackedVectors* vectors, int max_depth) {
   if (max_depth < 1) throw TooDeep();
   size_t data_keys = 0;
-  for (dom::key_value_pair field : root) data_keys += ReadsAsData(field.key) ? 1 : 0;
+  for (dom::key_value_pair field : root) data_keys += EqualsIgnoringCase(field.key, "data") ? 1 : 0;
   json out = json::object();
   auto& fields = out.get_ref<json::object_t&>();
   for (dom::key_value_pair field : root) {

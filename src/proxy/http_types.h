@@ -12,7 +12,8 @@
 
 namespace tessera::proxy {
 
-/// True when `a` and `b` are equal ASCII case-insensitively, as HTTP header names compare.
+/// True when `a` and `b` are equal ASCII case-insensitively: HTTP header names compare so,
+/// and so do JSON body keys (Go's encoding/json matches them that way).
 inline bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));

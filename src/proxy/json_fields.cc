@@ -8,6 +8,7 @@
 #include <string>
 
 #include "proxy/fast_json.h"
+#include "proxy/http_types.h"
 
 namespace tessera::proxy {
 
@@ -45,15 +46,6 @@ int NestingDepth(std::string_view text, int limit) {
   return max_depth;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -193,7 +185,7 @@ const json* FieldReader::Find(std::string_view key) const {
   auto it = object_.find(key);
   if (it != object_.end()) return it->is_null() ? nullptr : &*it;
   for (auto i = object_.begin(); i != object_.end(); ++i) {
-    if (EqualsIgnoreCase(i.key(), key)) return i->is_null() ? nullptr : &*i;
+    if (EqualsIgnoringCase(i.key(), key)) return i->is_null() ? nullptr : &*i;
   }
   return nullptr;
 }
