@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -35,6 +36,7 @@ Result<Timing> RunConcurrently(size_t workers, size_t n, const std::function<Sta
   work(0);
   for (auto& t : threads) t.join();
   Timing timing;
+  timing.calls = n;
   timing.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (failed) return first_error;
   std::sort(latency_ms.begin(), latency_ms.end());
@@ -42,6 +44,11 @@ Result<Timing> RunConcurrently(size_t workers, size_t n, const std::function<Sta
   timing.p50_ms = latency_ms[n / 2];
   timing.p99_ms = latency_ms[std::min(n - 1, n * 99 / 100)];
   return timing;
+}
+
+size_t PassesFor(const Timing& pass, double min_seconds) {
+  const double passes = std::ceil(min_seconds / std::max(pass.seconds, 1e-6));
+  return static_cast<size_t>(std::clamp(passes, 1.0, 1e6));
 }
 
 }  // namespace tessera::bench

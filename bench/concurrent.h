@@ -9,6 +9,7 @@ namespace tessera::bench {
 
 /// Throughput and per-call latency of one concurrent run.
 struct Timing {
+  size_t calls = 0;     // calls made
   double seconds = 0;  // wall time of the whole run
   double per_second = 0;  // calls per second of wall time
   double p50_ms = 0;
@@ -21,5 +22,8 @@ struct Timing {
 /// the first error and returns it (with the item number). The same driver measures the
 /// HTTP clients and the in-process threads, so both sides are timed identically.
 Result<Timing> RunConcurrently(size_t workers, size_t n, const std::function<Status(size_t worker, size_t item)>& fn);
+
+/// How many passes like `pass` make a run of about `min_seconds` (at least 1).
+size_t PassesFor(const Timing& pass, double min_seconds);
 
 }  // namespace tessera::bench

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -141,21 +142,28 @@ struct Point {
 
 json ToJson(const Measured& m) {
   return {{"qps", m.timing.per_second}, {"p50_ms", m.timing.p50_ms}, {"p99_ms", m.timing.p99_ms},
-          {"recall_at_10", m.recall}, {"seconds", m.timing.seconds}, {"cpu_us_per_query", m.cpu_us}};
+          {"recall_at_10", m.recall}, {"seconds", m.timing.seconds}, {"calls", m.timing.calls}, {"cpu_us_per_query", m.cpu_us}};
 }
 
-// Runs `run` and sets m.cpu_us to the CPU process `pid` spent on it per query (pid 0: this
-// process; a pid < 0: not measured).
-template <typename Fn>
-Status MeasureCpu(pid_t pid, size_t queries, Measured& m, Fn&& run) {
-  double before = 0;
+// Measures `search(worker, query)` on `clients` threads in the steady state: one untimed
+// pass over every query (it warms caches and connections and fills the caller's results),
+// then passes over the queries timed as one run of at least opt.min_seconds. A single short
+// pass would mostly measure thread start-up and the last stragglers. Sets m.timing and
+// m.cpu_us, the CPU process `pid` spent per timed call (pid 0: this process; < 0: none).
+Status MeasureSearch(const HttpBenchOptions& opt, pid_t pid, size_t clients, size_t queries, Measured& m,
+                     const std::function<Status(size_t worker, size_t query)>& search) {
+  TESSERA_ASSIGN_OR_RETURN(const Timing warm_up, RunConcurrently(clients, queries, search));
+  const size_t calls = queries * PassesFor(warm_up, opt.min_seconds);
+  double cpu_before = 0;
   if (pid >= 0) {
-    TESSERA_ASSIGN_OR_RETURN(before, ProcessCpuSeconds(pid));
+    TESSERA_ASSIGN_OR_RETURN(cpu_before, ProcessCpuSeconds(pid));
   }
-  TESSERA_RETURN_IF_ERROR(run());
-  if (pid >= 0 && queries > 0) {
-    TESSERA_ASSIGN_OR_RETURN(double after, ProcessCpuSeconds(pid));
-    m.cpu_us = (after - before) * 1e6 / static_cast<double>(queries);
+  TESSERA_ASSIGN_OR_RETURN(m.timing, RunConcurrently(clients, calls, [&](size_t worker, size_t call) {
+                             return search(worker, call % queries);
+                           }));
+  if (pid >= 0) {
+    TESSERA_ASSIGN_OR_RETURN(const double cpu_after, ProcessCpuSeconds(pid));
+    m.cpu_us = (cpu_after - cpu_before) * 1e6 / static_cast<double>(calls);
   }
   return Status::OK();
 }
@@ -190,10 +198,7 @@ Status RunInProcess(const HttpBenchOptions& opt, const Dataset& ds, const std::v
       std::copy(result.ids.begin(), result.ids.end(), ids.begin() + static_cast<std::ptrdiff_t>(q * kTopK));
       return Status::OK();
     };
-    TESSERA_RETURN_IF_ERROR(MeasureCpu(0, ds.queries.rows, p.inprocess, [&]() -> Status {
-      TESSERA_ASSIGN_OR_RETURN(p.inprocess.timing, RunConcurrently(p.clients, ds.queries.rows, search));
-      return Status::OK();
-    }));
+    TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, 0, p.clients, ds.queries.rows, p.inprocess, search));
     p.inprocess.recall = Recall(ds, kth, ids);
     std::printf("  in-process ef=%-4d threads=%-3zu qps=%9.1f recall=%.4f cpu_us=%.1f\n", p.ef, p.clients,
                 p.inprocess.timing.per_second, p.inprocess.recall, p.inprocess.cpu_us);
@@ -345,10 +350,7 @@ Status SearchAll(const HttpBenchOptions& opt, const std::string& endpoint, pid_t
       TESSERA_ASSIGN_OR_RETURN(json reply, clients[worker]->Call("entities/search", bodies[q]));
       return ParseHits(reply, ids.data() + q * kTopK);
     };
-    TESSERA_RETURN_IF_ERROR(MeasureCpu(server_pid, ds.queries.rows, p.http, [&]() -> Status {
-      TESSERA_ASSIGN_OR_RETURN(p.http.timing, RunConcurrently(p.clients, ds.queries.rows, search));
-      return Status::OK();
-    }));
+    TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, server_pid, p.clients, ds.queries.rows, p.http, search));
     p.http.recall = Recall(ds, kth, ids);
     for (size_t c = 0; c < p.clients; ++c) p.http.connections += clients[c]->connections_opened();
     p.http.connections -= opened_before;
@@ -517,6 +519,10 @@ void AddHttpBenchOptions(CLI::App& app, HttpBenchOptions& opt) {
   app.add_option("--dataset", opt.dataset, "dataset folder (as in shared/datasets)");
   app.add_option("--collection", opt.collection, "collection to create (dropped first if it exists, and at the end)");
   app.add_option("--queries", opt.queries, "use the first N queries (0: all)");
+  app.add_option("--min-seconds", opt.min_seconds,
+                 "time each point over whole passes of the queries lasting at least this long, after an untimed "
+                 "warm-up pass")
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--clients", opt.clients, "concurrent clients (HTTP connections / in-process threads)")
       ->delimiter(',')
       ->check(CLI::Range(1, 4096));

@@ -19,6 +19,7 @@ struct HttpBenchOptions {
   std::string collection = "http_bench";
   std::string json_path;
   size_t queries = 1000;
+  double min_seconds = 3;  // length of each timed search run (whole passes over the queries)
   std::vector<size_t> clients = {1, 8, 32};
   std::string index = "HNSW";
   int m = 16;
