@@ -69,10 +69,10 @@ class BlobReader {
     pos_ += size;
     return Status::OK();
   }
-  /// Reads a u64 count then the elements; the count must equal `expected_count` unless that
-  /// is SIZE_MAX.
+  /// Reads an array's u64 element count; it must equal `expected_count` unless that is
+  /// SIZE_MAX, and the elements must fit in what is left.
   template <typename T>
-  Status GetArray(std::vector<T>* out, std::string_view what, size_t expected_count = SIZE_MAX) {
+  Result<size_t> GetCount(std::string_view what, size_t expected_count = SIZE_MAX) {
     uint64_t count = 0;
     TESSERA_RETURN_IF_ERROR(Get(&count, what));
     if (expected_count != SIZE_MAX && count != expected_count) {
@@ -80,6 +80,12 @@ class BlobReader {
                               " elements, blob says " + std::to_string(count));
     }
     if (count > remaining() / sizeof(T)) return Need(SIZE_MAX, what);
+    return static_cast<size_t>(count);
+  }
+  /// Reads a u64 count (as GetCount) then the elements.
+  template <typename T>
+  Status GetArray(std::vector<T>* out, std::string_view what, size_t expected_count = SIZE_MAX) {
+    TESSERA_ASSIGN_OR_RETURN(const size_t count, GetCount<T>(what, expected_count));
     out->resize(count);
     return GetBytes(out->data(), count * sizeof(T), what);
   }

@@ -11,7 +11,10 @@ void Graph::AddNodes(std::span<const uint8_t> levels) {
   const size_t old_n = size();
   const size_t n = old_n + levels.size();
   levels_.insert(levels_.end(), levels.begin(), levels.end());
-  layer0_.resize(n * stride0_, 0);
+  if (n > capacity0_) {  // grows geometrically: Add may come in many small batches
+    capacity0_ = std::max(n, capacity0_ * 3 / 2 + 16);
+    layer0_.Resize(capacity0_ * stride0_);  // new lists zeroed: count 0
+  }
   upper_.resize(n);
   for (size_t i = old_n; i < n; ++i) {
     if (levels_[i] > 0) upper_[i].assign(levels_[i] * (1 + m_), 0);
@@ -26,7 +29,7 @@ void Graph::SetList(uint32_t node, int layer, std::span<const uint32_t> neighbou
 }
 
 size_t Graph::MemoryUsage() const {
-  size_t bytes = levels_.capacity() + layer0_.capacity() * sizeof(uint32_t) +
+  size_t bytes = levels_.capacity() + layer0_.MemoryUsage() +
                  upper_.capacity() * sizeof(std::vector<uint32_t>) + size() * sizeof(std::mutex);
   for (const auto& u : upper_) bytes += u.capacity() * sizeof(uint32_t);
   return bytes;
@@ -37,7 +40,7 @@ void Graph::Serialize(BlobWriter& out) const {
   out.Put<uint32_t>(entry_point_);
   out.Put<int32_t>(max_level_);
   out.PutArray(std::span<const uint8_t>(levels_));
-  out.PutArray(std::span<const uint32_t>(layer0_));
+  out.PutArray(std::span<const uint32_t>(layer0_.data(), size() * stride0_));
   for (size_t i = 0; i < size(); ++i) {
     if (levels_[i] > 0) out.PutBytes(upper_[i].data(), upper_[i].size() * sizeof(uint32_t));
   }
@@ -54,7 +57,10 @@ Status Graph::Load(BlobReader& in, size_t rows) {
   TESSERA_RETURN_IF_ERROR(in.Get(&entry_point_, "HNSW entry point"));
   TESSERA_RETURN_IF_ERROR(in.Get(&max_level, "HNSW max level"));
   TESSERA_RETURN_IF_ERROR(in.GetArray(&levels_, "HNSW levels", rows));
-  TESSERA_RETURN_IF_ERROR(in.GetArray(&layer0_, "HNSW layer 0", rows * stride0_));
+  TESSERA_ASSIGN_OR_RETURN(const size_t layer0_count, in.GetCount<uint32_t>("HNSW layer 0", rows * stride0_));
+  capacity0_ = rows;
+  layer0_.Resize(layer0_count);
+  TESSERA_RETURN_IF_ERROR(in.GetBytes(layer0_.data(), layer0_count * sizeof(uint32_t), "HNSW layer 0"));
   upper_.assign(rows, {});
   int highest = rows == 0 ? -1 : 0;
   for (size_t i = 0; i < rows; ++i) {

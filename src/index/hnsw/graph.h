@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "common/aligned_buffer.h"
 #include "common/status.h"
 
 namespace tessera::index {
@@ -20,7 +21,8 @@ namespace tessera::index::hnsw {
 /// Layout: layer 0 is one flat array with a fixed stride of (1 + 2M) uint32 per node:
 /// [count, neighbour_0, ..., neighbour_{2M-1}], so a node's layer-0 list is one cache-friendly
 /// run. Upper layers (a node has them only if its level > 0, about 1/M of nodes) live in a
-/// per-node vector of `level` blocks of (1 + M).
+/// per-node vector of `level` blocks of (1 + M). Layer 0 sits in an AlignedBuffer (huge
+/// pages when large: a walk reads lists at random) with room for `capacity0_` nodes.
 ///
 /// Thread-safety: structure changes (Resize) need exclusive access. Lists are read and
 /// written under the node's lock (LockNode) during parallel construction; once built the
@@ -68,7 +70,8 @@ class Graph {
   size_t m_;
   size_t stride0_;
   std::vector<uint8_t> levels_;
-  std::vector<uint32_t> layer0_;
+  AlignedBuffer<uint32_t> layer0_;  // capacity0_ * stride0_ elements, the first size() nodes in use
+  size_t capacity0_ = 0;
   std::vector<std::vector<uint32_t>> upper_;
   std::unique_ptr<std::mutex[]> locks_;
   uint32_t entry_point_ = 0;

@@ -124,6 +124,32 @@ TEST(HnswIndex, GraphInvariants) {
   EXPECT_LT(std::count(linked.begin(), linked.end(), false), static_cast<long>(lists.size() / 25));
 }
 
+// Many small Adds grow layer 0 geometrically (room for more nodes than it holds): the
+// blob must hold exactly the nodes added, load back to the same blob, and search alike.
+TEST(HnswIndex, SmallAddsSerializeExactlyTheNodesAdded) {
+  auto ds = testing::LoadSift5k();
+  const size_t rows = 1500;
+  auto index = MakeHnsw(MetricType::kL2, ds.base.dim, {{"M", 8}, {"efConstruction", 64}});
+  ASSERT_TRUE(index->Build(ds.base.values.data(), 100, nullptr).ok());
+  for (size_t row = 100; row < rows;) {
+    const size_t n = std::min<size_t>(7, rows - row);
+    ASSERT_TRUE(index->Add(ds.base.row(row), n, nullptr).ok());
+    row += n;
+  }
+  EXPECT_EQ(index->size(), rows);
+  EXPECT_EQ(Layer0Lists(*index).size(), rows);
+  const std::vector<uint8_t> blob = *index->Serialize();
+  auto loaded = LoadIndex(blob);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(*(*loaded)->Serialize(), blob);
+  const SearchRequest request{.queries = ds.queries.values.data(), .num_queries = 20, .k = 10,
+                              .params = {{"ef", 64}}};
+  auto a = index->Search(request);
+  auto b = (*loaded)->Search(request);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->ids, b->ids);
+}
+
 TEST(HnswIndex, SingleAndTwoPoints) {
   auto index = MakeHnsw(MetricType::kL2, 3);
   const float one[3] = {1, 2, 3};
