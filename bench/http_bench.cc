@@ -145,21 +145,28 @@ json ToJson(const Measured& m) {
           {"recall_at_10", m.recall}, {"seconds", m.timing.seconds}, {"calls", m.timing.calls}, {"cpu_us_per_query", m.cpu_us}};
 }
 
-// Measures `search(worker, query)` on `clients` threads in the steady state: one untimed
-// pass over every query (it warms caches and connections and fills the caller's results),
-// then passes over the queries timed as one run of at least opt.min_seconds. A single short
-// pass would mostly measure thread start-up and the last stragglers. Sets m.timing and
-// m.cpu_us, the CPU process `pid` spent per timed call (pid 0: this process; < 0: none).
-Status MeasureSearch(const HttpBenchOptions& opt, pid_t pid, size_t clients, size_t queries, Measured& m,
-                     const std::function<Status(size_t worker, size_t query)>& search) {
-  TESSERA_ASSIGN_OR_RETURN(const Timing warm_up, RunConcurrently(clients, queries, search));
+// One query's search: search(worker, query, out) writes the query's top kTopK ids to out.
+using SearchFn = std::function<Status(size_t worker, size_t query, int64_t* out)>;
+
+// Measures `search` on `clients` threads in the steady state: one untimed pass over every
+// query (it warms caches and connections and writes ids[query * kTopK ...] for the recall),
+// then passes over the queries timed as one run of at least opt.min_seconds (answers to
+// per-thread scratch). A single short pass would mostly measure thread start-up and the
+// last stragglers. Sets m.timing and m.cpu_us, the CPU process `pid` spent per timed call
+// (pid 0: this process; < 0: not measured).
+Status MeasureSearch(const HttpBenchOptions& opt, pid_t pid, size_t clients, size_t queries, std::vector<int64_t>& ids,
+                     Measured& m, const SearchFn& search) {
+  TESSERA_ASSIGN_OR_RETURN(const Timing warm_up, RunConcurrently(clients, queries, [&](size_t worker, size_t q) {
+                             return search(worker, q, ids.data() + q * kTopK);
+                           }));
   const size_t calls = queries * PassesFor(warm_up, opt.min_seconds);
+  std::vector<int64_t> scratch(clients * kTopK);
   double cpu_before = 0;
   if (pid >= 0) {
     TESSERA_ASSIGN_OR_RETURN(cpu_before, ProcessCpuSeconds(pid));
   }
   TESSERA_ASSIGN_OR_RETURN(m.timing, RunConcurrently(clients, calls, [&](size_t worker, size_t call) {
-                             return search(worker, call % queries);
+                             return search(worker, call % queries, scratch.data() + worker * kTopK);
                            }));
   if (pid >= 0) {
     TESSERA_ASSIGN_OR_RETURN(const double cpu_after, ProcessCpuSeconds(pid));
@@ -192,13 +199,13 @@ Status RunInProcess(const HttpBenchOptions& opt, const Dataset& ds, const std::v
   for (Point& p : points) {
     const json params = {{"ef", p.ef}};
     // One query per call on `clients` threads: the in-process twin of one request per query.
-    auto search = [&](size_t, size_t q) -> Status {
+    auto search = [&](size_t, size_t q, int64_t* out) -> Status {
       index::SearchRequest request{.queries = ds.queries.row(q), .num_queries = 1, .k = kTopK, .params = params};
       TESSERA_ASSIGN_OR_RETURN(index::SearchResult result, index->Search(request));
-      std::copy(result.ids.begin(), result.ids.end(), ids.begin() + static_cast<std::ptrdiff_t>(q * kTopK));
+      std::copy(result.ids.begin(), result.ids.end(), out);
       return Status::OK();
     };
-    TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, 0, p.clients, ds.queries.rows, p.inprocess, search));
+    TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, 0, p.clients, ds.queries.rows, ids, p.inprocess, search));
     p.inprocess.recall = Recall(ds, kth, ids);
     std::printf("  in-process ef=%-4d threads=%-3zu qps=%9.1f recall=%.4f cpu_us=%.1f\n", p.ef, p.clients,
                 p.inprocess.timing.per_second, p.inprocess.recall, p.inprocess.cpu_us);
@@ -346,11 +353,11 @@ Status SearchAll(const HttpBenchOptions& opt, const std::string& endpoint, pid_t
     for (size_t c = 0; c < p.clients; ++c) TESSERA_RETURN_IF_ERROR(clients[c]->Call("entities/search", bodies[0]).status());
     size_t opened_before = 0;
     for (size_t c = 0; c < p.clients; ++c) opened_before += clients[c]->connections_opened();
-    auto search = [&](size_t worker, size_t q) -> Status {
+    auto search = [&](size_t worker, size_t q, int64_t* out) -> Status {
       TESSERA_ASSIGN_OR_RETURN(json reply, clients[worker]->Call("entities/search", bodies[q]));
-      return ParseHits(reply, ids.data() + q * kTopK);
+      return ParseHits(reply, out);
     };
-    TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, server_pid, p.clients, ds.queries.rows, p.http, search));
+    TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, server_pid, p.clients, ds.queries.rows, ids, p.http, search));
     p.http.recall = Recall(ds, kth, ids);
     for (size_t c = 0; c < p.clients; ++c) p.http.connections += clients[c]->connections_opened();
     p.http.connections -= opened_before;

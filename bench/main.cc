@@ -15,6 +15,10 @@ int main(int argc, char** argv) {
   app.add_option("--engines", options.engines, "engines: tessera,hnswlib,faiss")->delimiter(',');
   app.add_option("--threads", options.threads, "threads for the multi-threaded runs and builds (0: all cores)");
   app.add_option("--queries", options.queries, "use only the first N queries (0: all)");
+  app.add_option("--min-seconds", options.min_seconds,
+                 "time a search point over whole passes of the queries lasting at least this long (a shorter "
+                 "first pass becomes the warm-up)")
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--filters", options.filters, "filter selectivities for filtered search, e.g. 0.5,0.1,0.01")->delimiter(',');
   app.add_option("--json", options.json_path, "write one JSON object per measured point to FILE");
   app.add_option("--k", options.k, "neighbours per query")->check(CLI::Range(1, 100));

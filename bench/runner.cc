@@ -1,7 +1,6 @@
 #include "bench/runner.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +11,7 @@
 #include <cblas.h>
 #include <nlohmann/json.hpp>
 
+#include "bench/concurrent.h"
 #include "bench/dataset.h"
 #include "bench/engine.h"
 #include "bench/system.h"
@@ -114,43 +114,30 @@ struct Point {
   double qps = 0, p50_ms = 0, p99_ms = 0, recall = 0, seconds = 0;
 };
 
-// Runs every query once through SearchOne on `threads` threads, each taking the next query.
-Result<Point> RunSingle(const BenchIndex& index, const Dataset& ds, const Truth& truth,
-                        const json& params, size_t threads, size_t k) {
+// Searches every query through SearchOne on `threads` threads, each taking the next query,
+// in the steady state (concurrent.h): the first pass gives the recall; when it lasted less
+// than `min_seconds` it was only the warm-up, and whole passes lasting at least that long
+// are timed instead (their answers go to per-thread scratch).
+Result<Point> RunSingle(const BenchIndex& index, const Dataset& ds, const Truth& truth, const json& params,
+                        size_t threads, size_t k, double min_seconds) {
   const size_t nq = ds.queries.rows;
   std::vector<int64_t> ids(nq * k, -1);
-  std::vector<double> latency_ms(nq);
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  Status first_error;
-  std::mutex error_mu;
-  const auto start = Clock::now();
-  auto work = [&] {
-    for (size_t q; (q = next.fetch_add(1)) < nq && !failed;) {
-      const auto t0 = Clock::now();
-      Status s = index.SearchOne(ds.queries.row(q), k, params, truth.skip, ids.data() + q * k);
-      latency_ms[q] = Seconds(t0) * 1e3;
-      if (!s.ok()) {
-        std::lock_guard lock(error_mu);
-        first_error = s;
-        failed = true;
-      }
-    }
-  };
-  if (threads <= 1) {
-    work();
-  } else {
-    std::vector<std::thread> workers;
-    for (size_t t = 0; t < threads; ++t) workers.emplace_back(work);
-    for (auto& w : workers) w.join();
+  TESSERA_ASSIGN_OR_RETURN(Timing timing, RunConcurrently(threads, nq, [&](size_t, size_t q) {
+                             return index.SearchOne(ds.queries.row(q), k, params, truth.skip, ids.data() + q * k);
+                           }));
+  if (timing.seconds < min_seconds) {
+    std::vector<int64_t> scratch(threads * k);
+    TESSERA_ASSIGN_OR_RETURN(timing, RunConcurrently(threads, nq * PassesFor(timing, min_seconds),
+                                                     [&](size_t worker, size_t call) {
+                                                       return index.SearchOne(ds.queries.row(call % nq), k, params,
+                                                                              truth.skip, scratch.data() + worker * k);
+                                                     }));
   }
   Point p;
-  p.seconds = Seconds(start);
-  if (failed) return first_error;
-  std::sort(latency_ms.begin(), latency_ms.end());
-  p.qps = static_cast<double>(nq) / p.seconds;
-  p.p50_ms = latency_ms[nq / 2];
-  p.p99_ms = latency_ms[std::min(nq - 1, nq * 99 / 100)];
+  p.seconds = timing.seconds;
+  p.qps = timing.per_second;
+  p.p50_ms = timing.p50_ms;
+  p.p99_ms = timing.p99_ms;
   p.recall = Recall(ds, truth, ids, k);
   return p;
 }
@@ -253,7 +240,7 @@ Status RunBenchmark(const RunOptions& options) {
                   {"queries", ds.queries.rows}};
         // The scan rate means something for one query per call; a batch reuses each row.
         if (index_name == "FLAT" && truth.skip == nullptr && mode == "single") {
-          const double gbps = scanned_gb * static_cast<double>(ds.queries.rows) / p.seconds;
+          const double gbps = scanned_gb * p.qps;
           r["scan_gbps"] = gbps;
           r["scan_fraction_of_read_bandwidth"] = gbps / (bw_same * static_cast<double>(thr));
         }
@@ -265,14 +252,14 @@ Status RunBenchmark(const RunOptions& options) {
       if (threads > 1) thread_counts.push_back(threads);
       for (const json& params : index->SearchSweep()) {
         for (size_t thr : thread_counts) {
-          TESSERA_ASSIGN_OR_RETURN(Point p, RunSingle(*index, ds, unfiltered, params, thr, k));
+          TESSERA_ASSIGN_OR_RETURN(Point p, RunSingle(*index, ds, unfiltered, params, thr, k, options.min_seconds));
           record("single", params, thr, unfiltered, p);
         }
         auto batch = RunBatch(*index, ds, unfiltered, params, threads, k);
         if (batch.ok()) record("batch", params, threads, unfiltered, *batch);
         if (!index->SupportsFilter()) continue;
         for (const Filter& f : filters) {
-          TESSERA_ASSIGN_OR_RETURN(Point p, RunSingle(*index, ds, f.truth, params, 1, k));
+          TESSERA_ASSIGN_OR_RETURN(Point p, RunSingle(*index, ds, f.truth, params, 1, k, options.min_seconds));
           record("single", params, 1, f.truth, p);
         }
       }

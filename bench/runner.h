@@ -15,6 +15,7 @@ struct RunOptions {
   size_t threads = 0;   // 0: all cores
   size_t queries = 0;   // 0: all queries of the dataset
   size_t k = 10;
+  double min_seconds = 1;  // a search point shorter than this is repeated (steady state)
   std::vector<double> filters;  // selectivities to measure filtered search at (e.g. 0.5, 0.1)
   std::string json_path;        // empty: no JSON file
   int hnsw_m = 16;
