@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/crash_point.h"
 #include "common/logging.h"
 #include "coord/coordinator_impl.h"
 #include "coord/names.h"
@@ -248,6 +249,7 @@ Status CoordinatorImpl::DropCollection(const std::string& db_name, const std::st
 
   // Hand the segments to GC. The collection key is gone already, so a crash here is
   // finished by Open (segments of unknown collections are marked dropped).
+  crash_point::Reach(crash_point::Site::kDropBeforeSegments);
   std::vector<storage::TxnOp> segment_ops;
   for (auto& [id, segment] : segments_) {
     if (segment.collection_id != collection_id || segment.dropped) continue;

@@ -18,6 +18,7 @@
 #include <set>
 #include <utility>
 
+#include "common/crash_point.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "coord/coordinator_impl.h"
@@ -371,6 +372,7 @@ void CoordinatorImpl::MaybeFinishCompactionOutput(int64_t output_id) {
       ops.push_back(CatalogStore::PutSegment(d));
       dropped.push_back(std::move(d));
     }
+    crash_point::Reach(crash_point::Site::kCompactionBeforeCommit);
     Status s = store_.Apply(std::move(ops));
     if (!s.ok()) return fail("registering the output: " + s.ToString());
     collection_id = out.segment.collection_id;
@@ -386,6 +388,7 @@ void CoordinatorImpl::MaybeFinishCompactionOutput(int64_t output_id) {
     UpdateGaugesLocked();
   }
   TESSERA_LOG_INFO("compaction: segment {} of collection {} registered", output_id, collection_id);
+  crash_point::Reach(crash_point::Site::kCompactionBeforeHandoff);
   // The plan reads as completed only once a loaded collection is served from the output, so
   // a caller polling GetCompactionState then searches the new layout.
   if (loaded) PushSegment(collection_id, output_id);

@@ -15,6 +15,7 @@
 #include <set>
 #include <utility>
 
+#include "common/crash_point.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "coord/coordinator_impl.h"
@@ -93,6 +94,7 @@ Status CoordinatorImpl::GarbageCollectOnce() {
     std::vector<std::string> batch(doomed.begin() + static_cast<ptrdiff_t>(begin),
                                    doomed.begin() + static_cast<ptrdiff_t>(end));
     TESSERA_RETURN_IF_ERROR(objects_->DeleteMany(batch));
+    crash_point::Reach(crash_point::Site::kGcAfterDelete);
     for (const std::string& key : batch) {
       present.erase(key);
       unreferenced_since_.erase(key);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/check.h"
+#include "common/crash_point.h"
 #include "common/logging.h"
 #include "datanode/data_node_metrics.h"
 #include "datanode/segment_writer.h"
@@ -220,7 +221,9 @@ Status ChannelConsumer::FlushBuffer(const GrowingBuffer& buffer) {
   for (const auto& [key, bytes] : encoded.files) {
     TESSERA_RETURN_IF_ERROR(RetryTransient(
         "data node: writing " + key, [&] { return deps_.objects->Put(key, bytes); }, sleep, deps_.backoff));
+    crash_point::Reach(crash_point::Site::kFlushMidUpload);
   }
+  crash_point::Reach(crash_point::Site::kFlushBeforeCommit);
   TESSERA_RETURN_IF_ERROR(RetryTransient(
       "data node: reporting segment " + std::to_string(segment_id) + " of channel " + channel_,
       [&] { return deps_.coordinator->SegmentFlushed(encoded.info); }, sleep, deps_.backoff));

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/check.h"
+#include "common/crash_point.h"
 #include "common/logging.h"
 #include "common/thread_pool.h"
 #include "coord/coordinator.h"
@@ -128,6 +129,7 @@ void IndexNodeImpl::Run(const BuildJob& job) {
   if (key.ok()) {
     metrics.builds_ok.Inc();
     TESSERA_LOG_INFO("index node: built {} in {:.3f} s: {}", name, seconds, *key);
+    crash_point::Reach(crash_point::Site::kIndexBeforeCommit);
     Status reported = RetryTransient(
         "index node: reporting " + name,
         [&] { return coordinator_->IndexBuilt(job.segment.id, job.index.id, *key); }, sleep);

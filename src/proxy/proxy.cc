@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "common/crash_point.h"
 #include "common/logging.h"
 #include "msg/wal_message.h"
 #include "proxy/proxy_impl.h"
@@ -310,6 +311,7 @@ ApiResult<uint64_t> ProxyImpl::AppendToWal(const std::string& channel, const msg
                                            " offsets for one record");
   }
   const uint64_t offset = offsets->front();
+  crash_point::Reach(crash_point::Site::kProxyAfterAppendBeforeAck);
   acks_.Acknowledge(channel, offset, AckTracker::Clock::now());
   return offset;
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "common/crash_point.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "coord/coordinator_impl.h"
@@ -201,6 +202,10 @@ int RunStandalone(config::Config config) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  if (Status armed = crash_point::InitFromEnvironment(); !armed.ok()) {
+    TESSERA_LOG_ERROR("tessera standalone failed to start: {}", armed.ToString());
+    return 1;
+  }
   auto started = Standalone::Start(std::move(config));
   if (!started.ok()) {
     TESSERA_LOG_ERROR("tessera standalone failed to start: {}", started.status().ToString());

@@ -30,6 +30,8 @@ class StandaloneProcess {
   Result<int> Terminate(std::chrono::milliseconds timeout = std::chrono::seconds(60));
   /// Starts again on the same data directory and port.
   Status Restart();
+  /// The environment additions the next Restart uses (Start's `env`, changeable).
+  std::map<std::string, std::string>& env() { return env_; }
 
  private:
   StandaloneProcess() = default;

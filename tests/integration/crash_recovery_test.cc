@@ -7,12 +7,11 @@
 
 #include <atomic>
 #include <map>
-#include <mutex>
 #include <random>
-#include <set>
 #include <thread>
 
 #include "harness/standalone_process.h"
+#include "integration/ledger.h"
 #include "integration/test_util.h"
 
 namespace tessera::testing {
@@ -26,79 +25,6 @@ std::map<std::string, std::string> FastSealEnv() {
   return {{"TESSERA_DATANODE_SEAL_IDLE_TIME", "200ms"},
           {"TESSERA_DATANODE_SEGMENT_SIZE", "64KiB"},
           {"TESSERA_LOGGING_LEVEL", "info"}};
-}
-
-// What the writers know: acknowledged inserts and deletes, and ids whose request failed
-// (they may or may not have been applied).
-struct Ledger {
-  std::mutex mu;
-  std::set<int64_t> acked;
-  std::set<int64_t> unknown;
-  std::set<int64_t> deleted;          // acknowledged deletes
-  std::set<int64_t> delete_unknown;   // deletes whose answer was lost
-};
-
-void Writer(int port, int writer, std::atomic<int64_t>* next_id, std::atomic<bool>* stop, Ledger* ledger) {
-  RestClient client("127.0.0.1", port);
-  std::mt19937 rng(static_cast<uint32_t>(writer * 7919 + next_id->load()));
-  while (!stop->load()) {
-    json rows = json::array();
-    std::vector<int64_t> ids;
-    for (int i = 0; i < 20; ++i) {
-      const int64_t id = next_id->fetch_add(1);
-      ids.push_back(id);
-      rows.push_back(Row(id));
-    }
-    auto r = client.Call("entities/insert", {{"collectionName", "crash"}, {"data", rows}});
-    {
-      std::lock_guard lock(ledger->mu);
-      const bool ok = r.ok() && r->value("code", -1) == 0;
-      for (int64_t id : ids) (ok ? ledger->acked : ledger->unknown).insert(id);
-    }
-    if (rng() % 4 == 0) {  // delete a few acknowledged ids
-      std::vector<int64_t> victims;
-      {
-        std::lock_guard lock(ledger->mu);
-        for (int64_t id : ledger->acked) {
-          if (rng() % 50 == 0 && !ledger->deleted.contains(id)) victims.push_back(id);
-          if (victims.size() >= 3) break;
-        }
-      }
-      if (victims.empty()) continue;
-      json list = victims;
-      auto d = client.Call("entities/delete", {{"collectionName", "crash"}, {"filter", "id in " + list.dump()}});
-      std::lock_guard lock(ledger->mu);
-      const bool ok = d.ok() && d->value("code", -1) == 0;
-      for (int64_t id : victims) (ok ? ledger->deleted : ledger->delete_unknown).insert(id);
-    }
-  }
-}
-
-// Checks the collection against the ledger after a restart.
-void CheckAgainstLedger(RestClient& client, Ledger& ledger, int round) {
-  const std::vector<int64_t> ids = AllIds(client, "crash");
-  std::map<int64_t, int> seen;
-  for (int64_t id : ids) ++seen[id];
-  std::lock_guard lock(ledger.mu);
-  for (const auto& [id, n] : seen) {
-    ASSERT_EQ(n, 1) << "round " << round << ": id " << id << " returned " << n << " times";
-    ASSERT_TRUE(ledger.acked.contains(id) || ledger.unknown.contains(id))
-        << "round " << round << ": id " << id << " was never written";
-    ASSERT_FALSE(ledger.deleted.contains(id)) << "round " << round << ": acknowledged delete of " << id << " lost";
-  }
-  for (int64_t id : ledger.acked) {
-    if (ledger.deleted.contains(id) || ledger.delete_unknown.contains(id)) continue;
-    ASSERT_TRUE(seen.contains(id)) << "round " << round << ": acknowledged insert of " << id << " lost";
-  }
-  // Unknown outcomes are settled now: whatever is visible stays visible.
-  for (int64_t id : ledger.unknown) {
-    if (seen.contains(id)) ledger.acked.insert(id);
-  }
-  ledger.unknown.clear();
-  for (int64_t id : ledger.delete_unknown) {
-    if (!seen.contains(id)) ledger.deleted.insert(id);
-  }
-  ledger.delete_unknown.clear();
 }
 
 TEST(CrashRecoveryTest, KillNineUnderLoadLosesNothingAcknowledged) {
@@ -116,7 +42,10 @@ TEST(CrashRecoveryTest, KillNineUnderLoadLosesNothingAcknowledged) {
   for (int round = 0; round < kRounds; ++round) {
     std::atomic<bool> stop{false};
     std::vector<std::thread> writers;
-    for (int w = 0; w < 4; ++w) writers.emplace_back(Writer, (*server)->port(), w, &next_id, &stop, &ledger);
+    for (int w = 0; w < 4; ++w) {
+      writers.emplace_back(RunWriter, (*server)->port(), "crash", w, 20, std::chrono::milliseconds(0), &next_id, &stop,
+                           &ledger);
+    }
     if (round == 2) {  // DDL just before a kill must survive too
       RestClient client("127.0.0.1", (*server)->port());
       MustCall(client, "collections/create",
@@ -130,7 +59,7 @@ TEST(CrashRecoveryTest, KillNineUnderLoadLosesNothingAcknowledged) {
     RestClient client("127.0.0.1", (*server)->port());
     auto state = MustCall(client, "collections/get_load_state", {{"collectionName", "crash"}});
     ASSERT_EQ(state["data"]["loadState"], "LoadStateLoaded") << state.dump();
-    CheckAgainstLedger(client, ledger, round);
+    CheckAgainstLedger(client, "crash", ledger, "round " + std::to_string(round));
     if (HasFatalFailure()) {
       ADD_FAILURE() << (*server)->LogTail();
       return;

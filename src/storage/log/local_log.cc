@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "common/check.h"
+#include "common/crash_point.h"
 #include "common/logging.h"
 #include "storage/log/wal_format.h"
 
@@ -584,6 +585,7 @@ Status LocalLog::WriteGroup(Channel& ch, const std::vector<Writer*>& group) {
     if (buf.empty()) return Status::OK();
     const std::string& path = ch.active_path;
     TESSERA_RETURN_IF_ERROR(PWriteAll(ch.active_fd.get(), buf, ch.active_bytes, path));
+    crash_point::Reach(crash_point::Site::kWalAfterWriteBeforeSync);
     if (::fdatasync(ch.active_fd.get()) != 0) return ErrnoStatus("fdatasync", path, errno);
     syncs_.fetch_add(1);
     ch.active_bytes += buf.size();
