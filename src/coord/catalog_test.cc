@@ -22,6 +22,36 @@ TEST_F(CoordTest, DefaultDatabaseExistsAndCannotBeDropped) {
   EXPECT_CODE(coord_->DropDatabase("default"), kFailedPrecondition);
 }
 
+// A wiped metadata store next to existing data (reliability test plan 4.4): starting
+// fresh would let GC delete every object as unreferenced, so Open refuses and deletes and
+// writes nothing. Objects outside the collection prefix do not count.
+TEST_F(CoordTest, RefusesANewCatalogNextToExistingCollectionData) {
+  const std::string key = "collections/7/c7_s0/9/binlog/100/0";
+  ASSERT_OK(objects_->Put("elsewhere/x", "y"));
+  ASSERT_OK(objects_->Put(key, "x"));
+  Reopen();  // the catalog is there: a restart is unaffected
+  Close();
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(dir_.path() / (std::string("meta.db") + suffix));
+  }
+  auto meta = storage::SqliteMetaStore::Open(dir_.path() / "meta.db");
+  ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+  auto objects = storage::LocalObjectStore::Open(dir_.path() / "objects", {});
+  ASSERT_TRUE(objects.ok()) << objects.status().ToString();
+  auto coord = CoordinatorImpl::Open(options_, meta->get(), objects->get());
+  ASSERT_EQ(coord.status().code(), StatusCode::kFailedPrecondition) << coord.status().ToString();
+  EXPECT_NE(coord.status().message().find(key), std::string::npos) << coord.status().ToString();
+  EXPECT_TRUE((*objects)->Head(key).ok()) << "the data must be left alone";
+  auto listed = (*meta)->Range("");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->kvs.empty()) << "nothing may be written to the metadata store";
+
+  // With only objects outside the collection prefix, a new catalog starts.
+  ASSERT_OK((*objects)->Delete(key));
+  auto fresh = CoordinatorImpl::Open(options_, meta->get(), objects->get());
+  EXPECT_TRUE(fresh.ok()) << fresh.status().ToString();
+}
+
 TEST_F(CoordTest, DatabaseCrud) {
   ASSERT_OK(coord_->CreateDatabase("shop", {{"owner", "ann"}}));
   EXPECT_CODE(coord_->CreateDatabase("shop", {}), kAlreadyExists);

@@ -26,12 +26,29 @@ Result<std::unique_ptr<CoordinatorImpl>> CoordinatorImpl::Open(CoordinatorOption
     return Status::InvalidArgument("CoordinatorImpl::Open needs a MetaStore and an ObjectStore");
   }
   std::unique_ptr<CoordinatorImpl> coord(new CoordinatorImpl(options, meta, objects));
+  TESSERA_ASSIGN_OR_RETURN(CatalogSnapshot snapshot, coord->store_.Load());
+  // Every catalog has the default database from its first open on; without it the
+  // catalog is new, and so must be the data.
+  if (snapshot.databases.empty()) TESSERA_RETURN_IF_ERROR(CheckNoDataWithoutCatalog(*objects));
   TESSERA_ASSIGN_OR_RETURN(coord->tso_, TimestampOracle::Open(meta));
   TESSERA_ASSIGN_OR_RETURN(coord->ids_, IdAllocator::Open(meta));
-  TESSERA_ASSIGN_OR_RETURN(CatalogSnapshot snapshot, coord->store_.Load());
   TESSERA_RETURN_IF_ERROR(coord->Recover(std::move(snapshot)));
   coord->compaction_pool_ = std::make_unique<ThreadPool>(1, "coord-compact");
   return coord;
+}
+
+Status CoordinatorImpl::CheckNoDataWithoutCatalog(storage::ObjectStore& objects) {
+  storage::ListOptions list;
+  list.prefix = std::string(kCollectionDataPrefix);
+  list.max_keys = 1;
+  TESSERA_ASSIGN_OR_RETURN(storage::ListResult page, objects.List(list));
+  if (page.objects.empty()) return Status::OK();
+  return Status::FailedPrecondition(
+      "the metadata store holds no catalog, but the object store (" + std::string(objects.name()) +
+      ") already holds collection data (" + page.objects.front().key +
+      " and maybe more): the metadata was lost, or the object store belongs to another deployment. Refusing to "
+      "start, so that garbage collection cannot delete data no catalog knows; restore the metadata store, or point "
+      "object_store at an empty bucket or prefix");
 }
 
 Status CoordinatorImpl::Recover(CatalogSnapshot snapshot) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -28,6 +29,10 @@
 #include "storage/object/object_store.h"
 
 namespace tessera::coord {
+
+/// Every object written for a collection lies under this prefix (datanode/segment_layout.h,
+/// index files likewise). GC deletes only here; nothing else in the store is touched.
+inline constexpr std::string_view kCollectionDataPrefix = "collections/";
 
 /// Tuning of the background work. Defaults are those of the coord.* config keys.
 struct CoordinatorOptions {
@@ -69,7 +74,10 @@ class CoordinatorImpl final : public Coordinator {
  public:
   /// Reads (or initialises) the catalog, repairs what a crash in the middle of a
   /// multi-key change left behind, and creates the "default" database on first open.
-  /// DataLoss naming the key for a damaged value.
+  /// DataLoss naming the key for a damaged value. FailedPrecondition, writing nothing, when
+  /// the catalog is new but the object store already holds collection data: the metadata
+  /// was lost (a wiped etcd) or the store belongs to another deployment, and GC would
+  /// delete that data as unreferenced.
   static Result<std::unique_ptr<CoordinatorImpl>> Open(CoordinatorOptions options, storage::MetaStore* meta,
                                                        storage::ObjectStore* objects);
   ~CoordinatorImpl() override;
@@ -177,6 +185,8 @@ class CoordinatorImpl final : public Coordinator {
   };
 
   CoordinatorImpl(CoordinatorOptions options, storage::MetaStore* meta, storage::ObjectStore* objects);
+  // Open's refusal when a new catalog meets existing collection data.
+  static Status CheckNoDataWithoutCatalog(storage::ObjectStore& objects);
   Status Recover(CatalogSnapshot snapshot);
 
   // ---- lookups (require mu_) ---------------------------------------------------------

@@ -24,7 +24,6 @@ namespace tessera::coord {
 
 namespace {
 
-constexpr std::string_view kCollectionsPrefix = "collections/";
 constexpr size_t kDeleteBatch = 1000;
 
 void AddKeys(const SegmentInfo& segment, std::set<std::string>* keys) {
@@ -49,7 +48,7 @@ Status CoordinatorImpl::GarbageCollectOnce() {
   //    time after it was listed is seen as referenced.
   std::vector<storage::ObjectInfo> objects;
   storage::ListOptions list;
-  list.prefix = std::string(kCollectionsPrefix);
+  list.prefix = std::string(kCollectionDataPrefix);
   for (;;) {
     TESSERA_ASSIGN_OR_RETURN(storage::ListResult page, objects_->List(list));
     for (storage::ObjectInfo& info : page.objects) objects.push_back(std::move(info));
