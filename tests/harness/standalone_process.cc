@@ -23,10 +23,15 @@ Result<std::unique_ptr<StandaloneProcess>> StandaloneProcess::Start(const std::s
   return last;
 }
 
-Status StandaloneProcess::Launch() {
+Status StandaloneProcess::Spawn() {
   const std::vector<std::string> argv = {TESSERA_BINARY, "standalone", "--data-dir", data_dir_, "--port",
                                          std::to_string(port_)};
   TESSERA_ASSIGN_OR_RETURN(process_, ChildProcess::Start(argv, env_, log_path_));
+  return Status::OK();
+}
+
+Status StandaloneProcess::Launch() {
+  TESSERA_RETURN_IF_ERROR(Spawn());
   RestClient client("127.0.0.1", port_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -49,6 +54,11 @@ Result<int> StandaloneProcess::Terminate(std::chrono::milliseconds timeout) {
 Status StandaloneProcess::Restart() {
   process_->Kill();
   return Launch();
+}
+
+Status StandaloneProcess::RestartWithoutWaiting() {
+  process_->Kill();
+  return Spawn();
 }
 
 }  // namespace tessera::testing

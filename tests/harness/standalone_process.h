@@ -30,12 +30,16 @@ class StandaloneProcess {
   Result<int> Terminate(std::chrono::milliseconds timeout = std::chrono::seconds(60));
   /// Starts again on the same data directory and port.
   Status Restart();
+  /// Kills the process and starts it again without waiting for it to be ready (to kill it
+  /// again during recovery).
+  Status RestartWithoutWaiting();
   /// The environment additions the next Restart uses (Start's `env`, changeable).
   std::map<std::string, std::string>& env() { return env_; }
 
  private:
   StandaloneProcess() = default;
-  Status Launch();
+  Status Spawn();   // starts the process
+  Status Launch();  // Spawn, then wait until ready
 
   std::string data_dir_;
   std::string log_path_;
