@@ -16,8 +16,9 @@ inline constexpr size_t kVectorAlignment = 64;
 /// Buffers of at least kHugePageMinBytes are aligned to kHugePageBytes and advised for
 /// transparent huge pages (madvise, before the first write, so the zeroing faults them in
 /// as huge pages). An HNSW walk or a FLAT scan reads rows across the whole buffer; with
-/// 4 KiB pages nearly every row read of a large index misses the TLB. Where THP is off
-/// ("never") the advice does nothing; the padding to whole huge pages is never touched.
+/// 4 KiB pages nearly every row read of a large index misses the TLB. The size is rounded
+/// up to whole huge pages: at most 2 MiB more per buffer, a quarter of the smallest one.
+/// Where THP is off ("never") the advice does nothing.
 inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 inline constexpr size_t kHugePageMinBytes = 4 * kHugePageBytes;
 
