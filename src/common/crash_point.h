@@ -21,16 +21,18 @@ enum class Site {
   kFlushMidUpload,               // data node: after each segment file PUT (before the next one)
   kFlushBeforeCommit,            // data node: every file PUT, the segment not yet in the catalog
   kIndexBeforeCommit,            // index node: the index file PUT, the build not yet reported
+  kCompactionMidUpload,          // data node: after each file PUT of a compaction's output
   kCompactionBeforeCommit,       // coordinator: the compacted, indexed output not yet registered
   kCompactionBeforeHandoff,      // coordinator: the output registered, the query node not told
   kDropBeforeSegments,           // coordinator: the collection deleted, its segments not yet dropped
   kGcAfterDelete,                // coordinator: after each batch of object deletes by GC
 };
 
-inline constexpr std::array<std::string_view, 9> kSiteNames = {
-    "wal.after_write_before_sync",   "proxy.after_append_before_ack", "datanode.flush_mid_upload",
-    "datanode.flush_before_commit",  "indexnode.build_before_commit", "coord.compaction_before_commit",
-    "coord.compaction_before_handoff", "coord.drop_before_segments",  "coord.gc_after_delete",
+inline constexpr std::array<std::string_view, 10> kSiteNames = {
+    "wal.after_write_before_sync",    "proxy.after_append_before_ack",   "datanode.flush_mid_upload",
+    "datanode.flush_before_commit",   "indexnode.build_before_commit",   "datanode.compaction_mid_upload",
+    "coord.compaction_before_commit", "coord.compaction_before_handoff", "coord.drop_before_segments",
+    "coord.gc_after_delete",
 };
 
 /// Reads TESSERA_CRASHPOINT once. InvalidArgument naming the value when it is set but not

@@ -6,6 +6,7 @@
 #include <utility>
 #include <variant>
 
+#include "common/crash_point.h"
 #include "core/column_set.h"
 #include "datanode/segment_layout.h"
 #include "datanode/segment_writer.h"
@@ -159,6 +160,7 @@ Result<coord::SegmentInfo> CompactSegments(const coord::CollectionInfo& collecti
   for (const auto& [key, bytes] : encoded->files) {
     TESSERA_RETURN_IF_ERROR(RetryTransient(
         "data node: writing " + key, [&] { return objects.Put(key, bytes); }, sleep, backoff));
+    crash_point::Reach(crash_point::Site::kCompactionMidUpload);
   }
   return std::move(encoded->info);
 }

@@ -72,7 +72,7 @@ TEST(CrashPointsTest, EverySiteRecoversWithNothingAcknowledgedLost) {
   for (int pass = 0; pass < 2; ++pass) {
     for (std::string_view site : crash_point::kSiteNames) {
       // Sites reached on every write or flush can fire at a later hit than the rarer ones.
-      const bool frequent = site.starts_with("wal.") || site.starts_with("proxy.") || site.starts_with("datanode.");
+      const bool frequent = site.starts_with("wal.") || site.starts_with("proxy.") || site.starts_with("datanode.flush");
       const int nth = pass == 0 ? (frequent ? 1 + static_cast<int>(rng() % 5) : 1)
                                 : (frequent ? 6 + static_cast<int>(rng() % 10) : 2 + static_cast<int>(rng() % 2));
       const std::string crash = std::string(site) + ":" + std::to_string(nth);
