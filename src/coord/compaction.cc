@@ -415,12 +415,14 @@ void CoordinatorImpl::FailPlanLocked(int64_t job_id, size_t plan_index, const st
 
 Result<CompactionState> CoordinatorImpl::GetCompactionState(int64_t compaction_id) {
   std::lock_guard lock(mu_);
-  auto job = compaction_jobs_.find(compaction_id);
-  if (job == compaction_jobs_.end()) {
-    return Status::NotFound("compaction not found[compaction_id=" + std::to_string(compaction_id) + "]");
-  }
   CompactionState state;
   state.id = compaction_id;
+  state.state = "Completed";
+  // Jobs live in memory: one from before a restart (or forgotten, or never started) has
+  // no plan running, and reads as Completed with no plans, as Milvus answers for a
+  // compaction id without tasks. Its plans, if any, were abandoned with the process.
+  auto job = compaction_jobs_.find(compaction_id);
+  if (job == compaction_jobs_.end()) return state;
   for (const CompactionPlan& plan : job->second.plans) {
     if (plan.state == CompactionPlan::State::kCompleted) {
       ++state.completed_plans;

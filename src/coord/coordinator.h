@@ -124,6 +124,8 @@ class Coordinator {
   /// of one partition. Deleted rows are still counted until compaction (as Milvus).
   virtual Result<uint64_t> CountRows(int64_t collection_id, std::optional<int64_t> partition_id) = 0;
   virtual Result<int64_t> Compact(int64_t collection_id) = 0;
+  /// A job's plans by state. An unknown id (never started, or from before a restart: jobs
+  /// are not persisted) reads as Completed with no plans, as in Milvus.
   virtual Result<CompactionState> GetCompactionState(int64_t compaction_id) = 0;
 
   // ---- called by the other roles -----------------------------------------------------
