@@ -48,7 +48,7 @@ Status CoordinatorImpl::CheckNoDataWithoutCatalog(storage::ObjectStore& objects)
       ") already holds collection data (" + page.objects.front().key +
       " and maybe more): the metadata was lost, or the object store belongs to another deployment. Refusing to "
       "start, so that garbage collection cannot delete data no catalog knows; restore the metadata store, or point "
-      "object_store at an empty bucket or prefix");
+      "object_store at an empty bucket, prefix or path");
 }
 
 Status CoordinatorImpl::Recover(CatalogSnapshot snapshot) {
