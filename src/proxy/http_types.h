@@ -29,6 +29,8 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string request_id;
+  /// The client's "address:port", as the server accepted the connection (for the log).
+  std::string remote_address;
 
   /// The value of the first header named `name` (ASCII case-insensitively), or nullptr.
   const std::string* Header(std::string_view name) const {
@@ -56,6 +58,9 @@ struct HttpResponse {
   std::string body;
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
+  /// " key=value" pairs the handler adds to the server's access log line (the proxy: the
+  /// Milvus code, database and collection). Never sent to the client.
+  std::string log_fields;
 };
 
 }  // namespace tessera::proxy

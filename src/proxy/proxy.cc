@@ -174,6 +174,7 @@ HttpResponse ProxyImpl::Handle(const HttpRequest& request) {
 
   HttpResponse response;
   int milvus_code = 0;
+  std::string log_db, log_collection;  // for the access log: only names that pass validation
   if (!known || request.method != "POST") {
     milvus_code = 404;
     response = JsonResponse(404, EncodeError(ApiStatus(404, "404 page not found: " + request.method + " " +
@@ -208,6 +209,11 @@ HttpResponse ProxyImpl::Handle(const HttpRequest& request) {
         }
         if (db.empty()) db = std::string(coord::kDefaultDatabase);
         if (error.ok()) error = ValidateName("database", db);
+        if (error.ok()) log_db = db;
+        std::string collection;
+        if (reader.String("collectionName", &collection).ok() && ValidateName("collection", collection).ok()) {
+          log_collection = std::move(collection);
+        }
         call.db = std::move(db);
         call.int64_as_number = options_.accept_int64_default;
         if (const std::string* h = request.Header("Accept-Type-Allow-Int64")) {
@@ -241,6 +247,9 @@ HttpResponse ProxyImpl::Handle(const HttpRequest& request) {
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   RecordRequestMetrics(endpoint, milvus_code, seconds);
+  response.log_fields = " code=" + std::to_string(milvus_code);
+  if (!log_db.empty()) response.log_fields += " db=" + log_db;
+  if (!log_collection.empty()) response.log_fields += " collection=" + log_collection;
   return response;
 }
 

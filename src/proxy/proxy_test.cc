@@ -108,6 +108,11 @@ TEST_F(ProxyTest, EnvelopeErrorsAndRoutes) {
   json bad_name = h_.Call("collections/describe", {{"collectionName", "1abc"}});
   EXPECT_EQ(bad_name["code"], 1100);
   EXPECT_THAT(bad_name["message"].get<std::string>(), HasSubstr("1abc"));
+  // The access log gets the Milvus code and the names, but never a name that failed
+  // validation (it could hold anything, newlines included).
+  EXPECT_EQ(h_.Raw("collections/describe", R"({"collectionName":"1abc"})").log_fields, " code=1100 db=default");
+  EXPECT_EQ(h_.Raw("collections/describe", R"({"collectionName":"a\nb"})").log_fields, " code=1100 db=default");
+  EXPECT_EQ(h_.Raw("collections/nothing", "{}").log_fields, " code=404");
   // Wrong JSON type for a known field.
   json wrong = h_.Call("collections/describe", {{"collectionName", 5}});
   EXPECT_EQ(wrong["code"], 1801);

@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,9 +36,11 @@ namespace tessera::server {
 using Clock = std::chrono::steady_clock;
 
 struct HttpServer::Connection {
-  Connection(int socket, size_t max_body_size) : fd(socket), reader(max_body_size) {}
+  Connection(int socket, size_t max_body_size, std::string peer_address)
+      : fd(socket), peer(std::move(peer_address)), reader(max_body_size) {}
 
   const int fd;
+  const std::string peer;  // the client's address:port
   // Used only by the worker that owns the connection (one at a time: one-shot epoll).
   RequestReader reader;
   bool draining = false;  // an error was answered: discard input until the peer closes
@@ -206,11 +209,31 @@ size_t UsableCpus() {
   return static_cast<size_t>(std::max(1, CPU_COUNT(&set)));
 }
 
-void LogRequest(std::string_view request_id, std::string_view method, std::string_view path, int status,
-                Clock::time_point start) {
+// The access log line: one per answered request (reliability test plan 9.11).
+void LogRequest(std::string_view request_id, std::string_view remote, std::string_view method, std::string_view path,
+                int status, std::string_view handler_fields, Clock::time_point start) {
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  TESSERA_LOG_INFO("http request_id={} method={} path={} status={} latency_ms={:.3f}", request_id, method, path,
-                   status, ms);
+  TESSERA_LOG_INFO("http request_id={} remote={} method={} path={} status={}{} latency_ms={:.3f}", request_id, remote,
+                   method, path, status, handler_fields, ms);
+}
+
+// "address:port" of the peer of a connected socket ("[v6]:port"); "-" when unknown.
+std::string PeerAddress(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "-";
+  char host[INET6_ADDRSTRLEN] = "-";
+  if (address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    ::inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
+    return std::string(host) + ":" + std::to_string(ntohs(v4->sin_port));
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    ::inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(v6->sin6_port));
+  }
+  return "-";
 }
 
 }  // namespace
@@ -385,7 +408,7 @@ void HttpServer::AcceptAll() {
     }
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    auto* connection = new Connection(fd, options_.max_body_size);
+    auto* connection = new Connection(fd, options_.max_body_size, PeerAddress(fd));
     bool admitted = false;
     {
       std::lock_guard lock(mu_);
@@ -459,6 +482,7 @@ bool HttpServer::ReadAndAnswer(Connection* connection) {
       offset += used;
       if (reader.state() == RequestReader::State::kReady) {
         ParsedRequest parsed = reader.TakeRequest();
+        parsed.request.remote_address = connection->peer;
         bool keep_alive = parsed.keep_alive;
         if (!Answer(connection->fd, parsed.request, &keep_alive) || !keep_alive) return false;
       } else if (reader.state() == RequestReader::State::kError || used == 0) {
@@ -468,7 +492,7 @@ bool HttpServer::ReadAndAnswer(Connection* connection) {
         const auto start = Clock::now();
         const std::string id = GenerateRequestId();
         SendResponse(connection->fd, Respond(status, ErrorJson(status, message), kJson), id, false, true);
-        LogRequest(id, "-", "-", status, start);
+        LogRequest(id, connection->peer, "-", "-", status, "", start);
         // Let the client read the answer before the close: stop writing, read until it
         // hangs up (or the sweeper's timeout), and only then close.
         ::shutdown(connection->fd, SHUT_WR);
@@ -511,7 +535,8 @@ bool HttpServer::Answer(int fd, proxy::HttpRequest& request, bool* keep_alive) {
   // Decided after the handler: a stop that began meanwhile closes the connection.
   *keep_alive = *keep_alive && !stopping_.load();
   const bool sent = SendResponse(fd, response, request.request_id, *keep_alive, !head);
-  LogRequest(request.request_id, request.method, request.path, response.status, start);
+  LogRequest(request.request_id, request.remote_address, request.method, request.path, response.status,
+             response.log_fields, start);
   return sent;
 }
 

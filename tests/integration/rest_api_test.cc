@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <thread>
 
@@ -92,6 +93,31 @@ TEST_F(RestApiTest, TransportConventions) {
                              "tessera_diskcache_misses_total", "tessera_coord_segments", "tessera_wal_append_duration_seconds",
                              "tessera_indexnode_pending_builds", "tessera_datanode_flushes_total"}) {
     EXPECT_NE(metrics->body.find(series), std::string::npos) << series << " is not exported";
+  }
+}
+
+// One access-log line per request (reliability test plan 9.11): request id, client
+// address, method, path, HTTP status, Milvus code, database, collection, latency.
+TEST_F(RestApiTest, AccessLogLineNamesClientCodeDatabaseAndCollection) {
+  json reply = Call("collections/describe", {{"collectionName", "audit_missing"}});
+  const int code = reply.value("code", 0);
+  ASSERT_NE(code, 0) << reply.dump();
+  // Info lines reach the log file in batches, at least once a second.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::string tail = server_->LogTail();
+  while (tail.find("collection=audit_missing") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    tail = server_->LogTail();
+  }
+  const size_t at = tail.find("collection=audit_missing");
+  ASSERT_NE(at, std::string::npos) << tail;
+  const size_t begin = tail.rfind('\n', at) + 1;
+  const std::string line = tail.substr(begin, tail.find('\n', at) - begin);
+  for (const std::string& part :
+       {std::string("http request_id="), std::string(" remote=127.0.0.1:"), std::string(" method=POST"),
+        std::string(" path=/v2/vectordb/collections/describe"), std::string(" status=200"),
+        " code=" + std::to_string(code) + " db=default collection=audit_missing", std::string(" latency_ms=")}) {
+    EXPECT_NE(line.find(part), std::string::npos) << "'" << part << "' missing from: " << line;
   }
 }
 
