@@ -142,7 +142,8 @@ struct Point {
 
 json ToJson(const Measured& m) {
   return {{"qps", m.timing.per_second}, {"p50_ms", m.timing.p50_ms}, {"p99_ms", m.timing.p99_ms},
-          {"recall_at_10", m.recall}, {"seconds", m.timing.seconds}, {"calls", m.timing.calls}, {"cpu_us_per_query", m.cpu_us}};
+          {"recall_at_10", m.recall}, {"seconds", m.timing.seconds}, {"calls", m.timing.calls},
+          {"cpu_us_per_query", m.cpu_us}};
 }
 
 // One query's search: search(worker, query, out) writes the query's top kTopK ids to out.

@@ -174,7 +174,7 @@ HttpResponse ProxyImpl::Handle(const HttpRequest& request) {
 
   HttpResponse response;
   int milvus_code = 0;
-  std::string log_db, log_collection;  // for the access log: only names that pass validation
+  std::string log_db, log_collection;  // for the access log: only names that passed validation
   if (!known || request.method != "POST") {
     milvus_code = 404;
     response = JsonResponse(404, EncodeError(ApiStatus(404, "404 page not found: " + request.method + " " +
@@ -210,10 +210,6 @@ HttpResponse ProxyImpl::Handle(const HttpRequest& request) {
         if (db.empty()) db = std::string(coord::kDefaultDatabase);
         if (error.ok()) error = ValidateName("database", db);
         if (error.ok()) log_db = db;
-        std::string collection;
-        if (reader.String("collectionName", &collection).ok() && ValidateName("collection", collection).ok()) {
-          log_collection = std::move(collection);
-        }
         call.db = std::move(db);
         call.int64_as_number = options_.accept_int64_default;
         if (const std::string* h = request.Header("Accept-Type-Allow-Int64")) {
@@ -227,6 +223,7 @@ HttpResponse ProxyImpl::Handle(const HttpRequest& request) {
           } else {
             error = result.status();
           }
+          log_collection = std::move(call.collection);
         }
       }
       milvus_code = error.code();
@@ -255,10 +252,11 @@ HttpResponse ProxyImpl::Handle(const HttpRequest& request) {
 
 // ---- shared helpers ---------------------------------------------------------------------
 
-ApiResult<std::string> ProxyImpl::CollectionName(const Call& call, std::string_view owner) const {
+ApiResult<std::string> ProxyImpl::CollectionName(Call& call, std::string_view owner) const {
   std::string name;
   TESSERA_API_RETURN_IF_ERROR(call.Reader(owner).RequiredString("collectionName", &name));
   TESSERA_API_RETURN_IF_ERROR(ValidateName("collection", name));
+  call.collection = name;
   return name;
 }
 

@@ -40,6 +40,8 @@ struct Call {
   std::chrono::milliseconds timeout{30000};
   /// entities/search: the query vectors, when the parser lifted them out of body["data"].
   PackedVectors vectors;
+  /// collectionName once CollectionName validated it (for the access log).
+  std::string collection = {};
 
   /// A reader over the body; `owner` names the request struct in 1802 messages.
   FieldReader Reader(std::string_view owner) const { return FieldReader(body, std::string(owner)); }
@@ -107,7 +109,8 @@ class ProxyImpl {
  private:
   // ---- shared helpers (proxy.cc) ---------------------------------------------------------
   /// The required collectionName of the body, validated.
-  ApiResult<std::string> CollectionName(const Call& call, std::string_view owner) const;
+  /// The body's collectionName, validated; also recorded in call.collection.
+  ApiResult<std::string> CollectionName(Call& call, std::string_view owner) const;
   /// The collection (by name or alias) in the call's database; 100 when unknown.
   ApiResult<coord::CollectionInfo> ResolveCollection(const Call& call, const std::string& name);
   /// Ids of the named partitions of `info` (200 naming the first unknown one).

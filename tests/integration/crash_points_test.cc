@@ -29,12 +29,14 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// Everything the sites sit on happens within a second or two: small segments sealed after
-// 200 ms idle, compaction every 500 ms, GC every 200 ms of files unreferenced for 2 s.
+// Everything the sites sit on happens within a second or two: FastSealEnv's small
+// segments, plus compaction every 500 ms and GC every 200 ms of files unreferenced for 2 s.
 std::map<std::string, std::string> BusyEnv() {
-  return {{"TESSERA_DATANODE_SEAL_IDLE_TIME", "200ms"},  {"TESSERA_DATANODE_SEGMENT_SIZE", "64KiB"},
-          {"TESSERA_COORD_COMPACTION_INTERVAL", "500ms"}, {"TESSERA_COORD_GC_INTERVAL", "200ms"},
-          {"TESSERA_COORD_GC_GRACE_PERIOD", "2s"},       {"TESSERA_LOGGING_LEVEL", "info"}};
+  std::map<std::string, std::string> env = FastSealEnv();
+  env["TESSERA_COORD_COMPACTION_INTERVAL"] = "500ms";
+  env["TESSERA_COORD_GC_INTERVAL"] = "200ms";
+  env["TESSERA_COORD_GC_GRACE_PERIOD"] = "2s";
+  return env;
 }
 
 // Flushes and compacts the main collection, and creates, fills, flushes and drops scratch

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <map>
 #include <optional>
 #include <random>
 #include <thread>
@@ -20,14 +19,6 @@ namespace tessera::testing {
 namespace {
 
 using nlohmann::json;
-
-// Small segments and a short idle seal, so flushes, index builds and handoffs happen
-// between the kills too.
-std::map<std::string, std::string> FastSealEnv() {
-  return {{"TESSERA_DATANODE_SEAL_IDLE_TIME", "200ms"},
-          {"TESSERA_DATANODE_SEGMENT_SIZE", "64KiB"},
-          {"TESSERA_LOGGING_LEVEL", "info"}};
-}
 
 TEST(CrashRecoveryTest, KillNineUnderLoadLosesNothingAcknowledged) {
   ScratchDir dir("tessera_crash");

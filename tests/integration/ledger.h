@@ -1,7 +1,8 @@
 #pragma once
 
 // What concurrent writers know about their writes, and the check of a collection against
-// it after a crash and restart (crash_recovery_test.cc, crash_points_test.cc).
+// it after a crash and restart; the crash tests' server environment
+// (crash_recovery_test.cc, crash_points_test.cc).
 
 #include <gtest/gtest.h>
 
@@ -18,6 +19,14 @@
 #include "integration/test_util.h"
 
 namespace tessera::testing {
+
+/// Server environment for crash tests: small segments and a short idle seal, so flushes,
+/// index builds and handoffs happen between the kills too.
+inline std::map<std::string, std::string> FastSealEnv() {
+  return {{"TESSERA_DATANODE_SEAL_IDLE_TIME", "200ms"},
+          {"TESSERA_DATANODE_SEGMENT_SIZE", "64KiB"},
+          {"TESSERA_LOGGING_LEVEL", "info"}};
+}
 
 /// Acknowledged inserts and deletes, and those whose answer was lost (they may or may not
 /// have been applied).
