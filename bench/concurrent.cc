@@ -35,12 +35,19 @@ Result<Timing> RunConcurrently(size_t workers, size_t n, const std::function<Sta
   for (size_t w = 1; w < workers; ++w) threads.emplace_back(work, w);
   work(0);
   for (auto& t : threads) t.join();
-  Timing timing;
-  timing.calls = n;
-  timing.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (failed) return first_error;
+  return TimingOf(std::move(latency_ms), seconds);
+}
+
+Timing TimingOf(std::vector<double> latency_ms, double seconds) {
+  Timing timing;
+  const size_t n = latency_ms.size();
+  timing.calls = n;
+  timing.seconds = seconds;
+  if (n == 0) return timing;
   std::sort(latency_ms.begin(), latency_ms.end());
-  timing.per_second = static_cast<double>(n) / timing.seconds;
+  timing.per_second = static_cast<double>(n) / seconds;
   timing.p50_ms = latency_ms[n / 2];
   timing.p99_ms = latency_ms[std::min(n - 1, n * 99 / 100)];
   return timing;

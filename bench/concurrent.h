@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <vector>
 
 #include "common/result.h"
 
@@ -22,6 +23,9 @@ struct Timing {
 /// the first error and returns it (with the item number). The same driver measures the
 /// HTTP clients and the in-process threads, so both sides are timed identically.
 Result<Timing> RunConcurrently(size_t workers, size_t n, const std::function<Status(size_t worker, size_t item)>& fn);
+
+/// The Timing of a run of latency_ms.size() calls that took `seconds` of wall time.
+Timing TimingOf(std::vector<double> latency_ms, double seconds);
 
 /// How many passes like `pass` make a run of about `min_seconds` (at least 1).
 size_t PassesFor(const Timing& pass, double min_seconds);

@@ -19,6 +19,7 @@
 #include "bench/concurrent.h"
 #include "bench/cpu_affinity.h"
 #include "bench/dataset.h"
+#include "bench/http_load.h"
 #include "bench/rest_client.h"
 #include "bench/server_process.h"
 #include "common/logging.h"
@@ -128,7 +129,7 @@ Status ParseHits(const json& envelope, int64_t* ids) {
 struct Measured {
   Timing timing;
   double recall = 0;
-  size_t connections = 0;  // HTTP only: TCP connections opened during the run
+  size_t connections = 0;  // HTTP only: connections the server closed and the client reopened
   // CPU per query in microseconds: the server's (HTTP, --spawn only) or this process's
   // (in-process); 0 when not measured.
   double cpu_us = 0;
@@ -146,29 +147,24 @@ json ToJson(const Measured& m) {
           {"cpu_us_per_query", m.cpu_us}};
 }
 
-// One query's search: search(worker, query, out) writes the query's top kTopK ids to out.
-using SearchFn = std::function<Status(size_t worker, size_t query, int64_t* out)>;
+// Runs `n` searches, the i-th for query i % queries. With `ids`, each answer goes to
+// ids[query * kTopK ...]; without, answers are checked and dropped.
+using RunFn = std::function<Result<Timing>(size_t n, int64_t* ids)>;
 
-// Measures `search` on `clients` threads in the steady state: one untimed pass over every
-// query (it warms caches and connections and writes ids[query * kTopK ...] for the recall),
-// then passes over the queries timed as one run of at least opt.min_seconds (answers to
-// per-thread scratch). A single short pass would mostly measure thread start-up and the
-// last stragglers. Sets m.timing and m.cpu_us, the CPU process `pid` spent per timed call
-// (pid 0: this process; < 0: not measured).
-Status MeasureSearch(const HttpBenchOptions& opt, pid_t pid, size_t clients, size_t queries, std::vector<int64_t>& ids,
-                     Measured& m, const SearchFn& search) {
-  TESSERA_ASSIGN_OR_RETURN(const Timing warm_up, RunConcurrently(clients, queries, [&](size_t worker, size_t q) {
-                             return search(worker, q, ids.data() + q * kTopK);
-                           }));
+// Measures `run` in the steady state: one untimed pass over every query (it warms caches
+// and connections and writes `ids` for the recall), then passes over the queries timed as
+// one run of at least opt.min_seconds. A single short pass would mostly measure start-up
+// and the last stragglers. Sets m.timing and m.cpu_us, the CPU process `pid` spent per
+// timed call (pid 0: this process; < 0: not measured).
+Status MeasureSearch(const HttpBenchOptions& opt, pid_t pid, size_t queries, std::vector<int64_t>& ids, Measured& m,
+                     const RunFn& run) {
+  TESSERA_ASSIGN_OR_RETURN(const Timing warm_up, run(queries, ids.data()));
   const size_t calls = queries * PassesFor(warm_up, opt.min_seconds);
-  std::vector<int64_t> scratch(clients * kTopK);
   double cpu_before = 0;
   if (pid >= 0) {
     TESSERA_ASSIGN_OR_RETURN(cpu_before, ProcessCpuSeconds(pid));
   }
-  TESSERA_ASSIGN_OR_RETURN(m.timing, RunConcurrently(clients, calls, [&](size_t worker, size_t call) {
-                             return search(worker, call % queries, scratch.data() + worker * kTopK);
-                           }));
+  TESSERA_ASSIGN_OR_RETURN(m.timing, run(calls, nullptr));
   if (pid >= 0) {
     TESSERA_ASSIGN_OR_RETURN(const double cpu_after, ProcessCpuSeconds(pid));
     m.cpu_us = (cpu_after - cpu_before) * 1e6 / static_cast<double>(calls);
@@ -200,13 +196,18 @@ Status RunInProcess(const HttpBenchOptions& opt, const Dataset& ds, const std::v
   for (Point& p : points) {
     const json params = {{"ef", p.ef}};
     // One query per call on `clients` threads: the in-process twin of one request per query.
-    auto search = [&](size_t, size_t q, int64_t* out) -> Status {
-      index::SearchRequest request{.queries = ds.queries.row(q), .num_queries = 1, .k = kTopK, .params = params};
-      TESSERA_ASSIGN_OR_RETURN(index::SearchResult result, index->Search(request));
-      std::copy(result.ids.begin(), result.ids.end(), out);
-      return Status::OK();
+    // Without `ids`, answers go to per-thread scratch (two threads never write one slot).
+    auto run = [&](size_t n, int64_t* ids) -> Result<Timing> {
+      std::vector<int64_t> scratch(p.clients * kTopK);
+      return RunConcurrently(p.clients, n, [&](size_t worker, size_t item) -> Status {
+        const size_t q = item % ds.queries.rows;
+        index::SearchRequest request{.queries = ds.queries.row(q), .num_queries = 1, .k = kTopK, .params = params};
+        TESSERA_ASSIGN_OR_RETURN(index::SearchResult result, index->Search(request));
+        std::copy(result.ids.begin(), result.ids.end(), ids != nullptr ? ids + q * kTopK : &scratch[worker * kTopK]);
+        return Status::OK();
+      });
     };
-    TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, 0, p.clients, ds.queries.rows, ids, p.inprocess, search));
+    TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, 0, ds.queries.rows, ids, p.inprocess, run));
     p.inprocess.recall = Recall(ds, kth, ids);
     std::printf("  in-process ef=%-4d threads=%-3zu qps=%9.1f recall=%.4f cpu_us=%.1f\n", p.ef, p.clients,
                 p.inprocess.timing.per_second, p.inprocess.recall, p.inprocess.cpu_us);
@@ -335,35 +336,58 @@ Status CompactAndWait(const HttpBenchOptions& opt, RestClient& admin, Clock::tim
   return Status::OK();
 }
 
+// "http://host:port" -> host and port (the forms RestClient accepts without TLS).
+Status SplitEndpoint(const std::string& endpoint, std::string* host, int* port) {
+  std::string rest = endpoint;
+  if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  const size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) return Status::InvalidArgument("endpoint " + endpoint + " has no port");
+  const std::string port_text = rest.substr(colon + 1);
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), *port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || *port <= 0 || *port > 65535) {
+    return Status::InvalidArgument("endpoint " + endpoint + " has a bad port");
+  }
+  *host = rest.substr(0, colon);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  return Status::OK();
+}
+
 // server_pid: the spawned server, whose CPU per request is measured; -1 for --endpoint.
 Status SearchAll(const HttpBenchOptions& opt, const std::string& endpoint, pid_t server_pid, const Dataset& ds,
                  const std::vector<float>& kth, std::vector<Point>& points) {
-  const size_t max_clients = *std::max_element(opt.clients.begin(), opt.clients.end());
-  std::vector<std::unique_ptr<RestClient>> clients;
-  for (size_t i = 0; i < max_clients; ++i) clients.push_back(std::make_unique<RestClient>(endpoint, 60));
+  HttpLoadOptions load_options{.spin = opt.client_spin};
+  TESSERA_RETURN_IF_ERROR(SplitEndpoint(endpoint, &load_options.host, &load_options.port));
+  const std::string path = "/v2/vectordb/entities/search";
   std::vector<int64_t> ids(ds.queries.rows * kTopK);
-  std::vector<std::string> bodies;
-  int bodies_ef = -1;
+  std::vector<std::string> requests;
+  int requests_ef = -1;
   for (Point& p : points) {
-    if (p.ef != bodies_ef) {
-      bodies.clear();
-      for (size_t q = 0; q < ds.queries.rows; ++q) bodies.push_back(SearchBody(opt.collection, ds.queries.row(q), ds.base.dim, p.ef));
-      bodies_ef = p.ef;
+    if (p.ef != requests_ef) {
+      requests.clear();
+      for (size_t q = 0; q < ds.queries.rows; ++q) {
+        requests.push_back(HttpPostRequest(load_options.host, load_options.port, path,
+                                           SearchBody(opt.collection, ds.queries.row(q), ds.base.dim, p.ef),
+                                           "Accept-Type-Allow-Int64: true\r\n"));
+      }
+      requests_ef = p.ef;
     }
-    // Warm-up, untimed: opens (or re-opens) each client's connection.
-    for (size_t c = 0; c < p.clients; ++c) TESSERA_RETURN_IF_ERROR(clients[c]->Call("entities/search", bodies[0]).status());
-    size_t opened_before = 0;
-    for (size_t c = 0; c < p.clients; ++c) opened_before += clients[c]->connections_opened();
-    auto search = [&](size_t worker, size_t q, int64_t* out) -> Status {
-      TESSERA_ASSIGN_OR_RETURN(json reply, clients[worker]->Call("entities/search", bodies[q]));
-      return ParseHits(reply, out);
+    load_options.connections = p.clients;
+    TESSERA_ASSIGN_OR_RETURN(std::unique_ptr<HttpLoad> load, HttpLoad::Open(load_options));
+    auto run = [&](size_t n, int64_t* ids) -> Result<Timing> {
+      int64_t scratch[kTopK];
+      return load->Run(
+          n, [&](size_t item) -> const std::string& { return requests[item % requests.size()]; },
+          [&](size_t item, std::string_view body) -> Status {
+            TESSERA_ASSIGN_OR_RETURN(json reply, ParseEnvelope("POST " + path, 200, body));
+            return ParseHits(reply, ids != nullptr ? ids + (item % requests.size()) * kTopK : scratch);
+          });
     };
-    TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, server_pid, p.clients, ds.queries.rows, ids, p.http, search));
+    TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, server_pid, ds.queries.rows, ids, p.http, run));
     p.http.recall = Recall(ds, kth, ids);
-    for (size_t c = 0; c < p.clients; ++c) p.http.connections += clients[c]->connections_opened();
-    p.http.connections -= opened_before;
-    std::printf("  http       ef=%-4d clients=%-3zu qps=%9.1f recall=%.4f server_cpu_us=%.1f (new connections "
-                "during run: %zu)\n",
+    p.http.connections = load->reconnects();
+    std::printf("  http       ef=%-4d clients=%-3zu qps=%9.1f recall=%.4f server_cpu_us=%.1f (connections reopened "
+                "during the runs: %zu)\n",
                 p.ef, p.clients, p.http.timing.per_second, p.http.recall, p.http.cpu_us, p.http.connections);
   }
   return Status::OK();
@@ -486,7 +510,8 @@ Status Run(const HttpBenchOptions& opt) {
   json report = {{"dataset", ds.name},         {"base_rows", ds.base.rows}, {"dim", ds.base.dim},
                  {"queries", ds.queries.rows}, {"k", kTopK},                {"metric", "L2"},
                  {"index", opt.index},         {"build_params", {{"M", opt.m}, {"efConstruction", opt.ef_construction}}},
-                 {"hardware_threads", std::thread::hardware_concurrency()}, {"split_cpus", opt.split_cpus}};
+                 {"hardware_threads", std::thread::hardware_concurrency()}, {"split_cpus", opt.split_cpus},
+                 {"client_spin", opt.client_spin}};
   // In-process first: its index is freed before the server starts, so the two never compete.
   if (!opt.skip_inprocess) TESSERA_RETURN_IF_ERROR(RunInProcess(opt, ds, kth, points, report).WithContext("in-process"));
   if (!opt.skip_http) TESSERA_RETURN_IF_ERROR(RunHttp(opt, ds, kth, points, report).WithContext("http"));
@@ -497,7 +522,7 @@ Status Run(const HttpBenchOptions& opt) {
     json row = {{"ef", p.ef}, {"clients", p.clients}};
     if (!opt.skip_http) {
       row["http"] = ToJson(p.http);
-      row["http"]["new_connections"] = p.http.connections;
+      row["http"]["reopened_connections"] = p.http.connections;
     }
     if (!opt.skip_inprocess) row["inprocess"] = ToJson(p.inprocess);
     if (!opt.skip_http && !opt.skip_inprocess) {
@@ -547,6 +572,9 @@ void AddHttpBenchOptions(CLI::App& app, HttpBenchOptions& opt) {
   app.add_flag("--split-cpus", opt.split_cpus,
                "search with the server and the in-process runs on the first half of the CPUs and the HTTP clients "
                "on the second half (needs --spawn and at least 2 CPUs)");
+  app.add_flag("--client-spin", opt.client_spin,
+               "the HTTP clients' event loop polls without sleeping (it takes a whole CPU), so the server never "
+               "has to wake it, as with clients on another machine (bench/README.md)");
   app.add_flag("!--no-compact", opt.compact, "search the segments as sealed, without compacting them first");
   app.add_flag("--reuse", opt.reuse,
                "search the collection left by an earlier --reuse run (insert only when it does not exist) and keep it");

@@ -35,6 +35,8 @@ struct HttpBenchOptions {
   // Searches with the server (and the in-process runs) on the first half of the CPUs and
   // the HTTP clients on the second half (needs --spawn).
   bool split_cpus = false;
+  // The HTTP clients' event loop never sleeps (HttpLoadOptions::spin).
+  bool client_spin = false;
 };
 
 /// Registers the benchmark's flags on `app` (defaults shown in --help).

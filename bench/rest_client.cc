@@ -28,14 +28,18 @@ Result<nlohmann::json> RestClient::Call(const std::string& route, const std::str
   if (!reply) {
     return Status::Unavailable("POST " + endpoint_ + path + ": no answer (" + httplib::to_string(reply.error()) + ")");
   }
-  auto envelope = nlohmann::json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
-  const std::string snippet = reply->body.substr(0, 300);
-  if (reply->status != 200 || !envelope.is_object()) {
-    return Status::Internal("POST " + path + ": HTTP " + std::to_string(reply->status) + ", body " + snippet);
+  return ParseEnvelope("POST " + path, reply->status, reply->body);
+}
+
+Result<nlohmann::json> ParseEnvelope(const std::string& what, int http_status, std::string_view body) {
+  auto envelope = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (http_status != 200 || !envelope.is_object()) {
+    return Status::Internal(what + ": HTTP " + std::to_string(http_status) + ", body " +
+                            std::string(body.substr(0, 300)));
   }
   const auto code = envelope.find("code");
   if (code == envelope.end() || !code->is_number_integer() || code->get<int64_t>() != 0) {
-    return Status::Internal("POST " + path + " failed: " + snippet);
+    return Status::Internal(what + " failed: " + std::string(body.substr(0, 300)));
   }
   return envelope;
 }

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 
@@ -48,6 +49,10 @@ class RestClient {
   // thread using this client.
   std::unique_ptr<size_t> connections_opened_ = std::make_unique<size_t>(0);
 };
+
+/// A Milvus REST v2 answer's envelope: Internal naming `what`, the HTTP status and the start
+/// of the body unless the status is 200, the body a JSON object and its `code` 0.
+Result<nlohmann::json> ParseEnvelope(const std::string& what, int http_status, std::string_view body);
 
 /// An Int64 from a response, which the server may encode as a number or a decimal string
 /// (REST_API.md §3.3). InvalidArgument naming `what` otherwise.
