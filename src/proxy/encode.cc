@@ -9,27 +9,31 @@ namespace tessera::proxy {
 
 using nlohmann::json;
 
-namespace {
-
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-}  // namespace
+std::string JsonText(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 std::string EncodeSuccess(Reply reply) {
+  if (reply.data_text.has_value()) {
+    std::string text = "{\"code\":0,\"data\":" + *reply.data_text;
+    if (reply.with_cost) text += ",\"cost\":0";
+    if (reply.topks.has_value()) text += ",\"topks\":" + JsonText(*reply.topks);
+    if (reply.message.has_value()) text += ",\"message\":" + JsonText(json(*reply.message));
+    text += '}';
+    return text;
+  }
   json out = json::object();
   out["code"] = 0;
   out["data"] = std::move(reply.data);
   if (reply.with_cost) out["cost"] = 0;
   if (reply.topks.has_value()) out["topks"] = std::move(*reply.topks);
   if (reply.message.has_value()) out["message"] = std::move(*reply.message);
-  return Dump(out);
+  return JsonText(out);
 }
 
 std::string EncodeError(const ApiStatus& status) {
   json out = json::object();
   out["code"] = status.code();
   out["message"] = status.message();
-  return Dump(out);
+  return JsonText(out);
 }
 
 json EncodeInt64(int64_t v, bool int64_as_number) {
@@ -48,7 +52,7 @@ json EncodeRow(json row, const core::CollectionSchema& schema, bool int64_as_num
     const core::FieldSchema* f = schema.FindField(it.key());
     if (f == nullptr || f->is_dynamic || it.value().is_null()) continue;
     if (f->data_type == core::DataType::kJSON) {
-      it.value() = Dump(it.value());
+      it.value() = JsonText(it.value());
     } else if (f->data_type == core::DataType::kInt64 && !int64_as_number && it.value().is_number_integer()) {
       it.value() = it.value().dump();
     }

@@ -29,10 +29,16 @@ namespace tessera::proxy {
 /// The body of a successful call.
 struct Reply {
   nlohmann::json data = nlohmann::json::object();
+  // When set, the JSON text of `data`, written by the handler itself (a search's hits,
+  // which would otherwise cost a JSON value per hit); `data` is then ignored.
+  std::optional<std::string> data_text;
   bool with_cost = false;                // "cost": 0 (insert, upsert, query, get, search)
   std::optional<nlohmann::json> topks;   // search
   std::optional<std::string> message;    // describe / get_load_state carry "message" too
 };
+
+/// `value` as compact JSON text, invalid UTF-8 in strings replaced (never throws).
+std::string JsonText(const nlohmann::json& value);
 
 /// {"code":0,"data":...} plus the optional members, as JSON text (invalid UTF-8 replaced).
 std::string EncodeSuccess(Reply reply);

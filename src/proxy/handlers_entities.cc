@@ -1,6 +1,8 @@
 // entities/* handlers (spec §7.2): writes go to the WAL, reads to the query node.
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <map>
 #include <string>
 #include <utility>
@@ -224,6 +226,46 @@ querynode::SearchRequest ToSearchRequest(const coord::CollectionInfo& info, Sear
   return search;
 }
 
+// The `data` text of a search that asked for no output fields: [{"distance":d,"<pk>":key},
+// ...] (members in the order a JSON object value would dump them), written without a JSON
+// value per hit. Non-finite distances are null, as the JSON value would dump them.
+std::string HitsText(const std::vector<std::vector<querynode::Hit>>& hits, const core::FieldSchema& pk,
+                     bool int64_as_number) {
+  const std::string pk_key = JsonText(json(pk.name)) + ":";
+  const bool pk_first = pk.name < "distance";
+  std::string out = "[";
+  char number[64];
+  const auto append_pk = [&](const segment::PrimaryKey& key) {
+    out += pk_key;
+    const int64_t* v = std::get_if<int64_t>(&key);
+    if (v == nullptr) {
+      out += JsonText(json(std::get<std::string>(key)));
+      return;
+    }
+    if (!int64_as_number) out += '"';
+    out.append(number, std::to_chars(number, number + sizeof(number), *v).ptr);
+    if (!int64_as_number) out += '"';
+  };
+  const auto append_distance = [&](float distance) {
+    out += "\"distance\":";
+    if (!std::isfinite(distance)) {
+      out += "null";
+      return;
+    }
+    out.append(number, std::to_chars(number, number + sizeof(number), static_cast<double>(distance)).ptr);
+  };
+  for (const auto& query_hits : hits) {
+    for (const querynode::Hit& hit : query_hits) {
+      out += out.size() > 1 ? ",{" : "{";
+      if (pk_first) append_pk(hit.pk), out += ',', append_distance(hit.distance);
+      if (!pk_first) append_distance(hit.distance), out += ',', append_pk(hit.pk);
+      out += '}';
+    }
+  }
+  out += ']';
+  return out;
+}
+
 // Search-shaped response: flat rows in query order (key under its field name, "distance",
 // output fields), topks when anything was found.
 Reply SearchReply(std::vector<std::vector<querynode::Hit>> hits, const core::CollectionSchema& schema,
@@ -233,9 +275,18 @@ Reply SearchReply(std::vector<std::vector<querynode::Hit>> hits, const core::Col
   reply.data = json::array();
   json topks = json::array();
   size_t total = 0;
-  for (std::vector<querynode::Hit>& query_hits : hits) {
+  bool any_fields = false;
+  for (const auto& query_hits : hits) {
     topks.push_back(query_hits.size());
     total += query_hits.size();
+    for (const querynode::Hit& hit : query_hits) any_fields = any_fields || !hit.row.is_null();
+  }
+  if (total > 0) reply.topks = std::move(topks);
+  if (!any_fields) {
+    reply.data_text = HitsText(hits, pk, int64_as_number);
+    return reply;
+  }
+  for (std::vector<querynode::Hit>& query_hits : hits) {
     for (querynode::Hit& hit : query_hits) {
       json row = hit.row.is_object() ? std::move(hit.row) : json::object();
       row = EncodeRow(std::move(row), schema, int64_as_number);
@@ -244,7 +295,6 @@ Reply SearchReply(std::vector<std::vector<querynode::Hit>> hits, const core::Col
       reply.data.push_back(std::move(row));
     }
   }
-  if (total > 0) reply.topks = std::move(topks);
   return reply;
 }
 

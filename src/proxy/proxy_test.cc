@@ -217,6 +217,32 @@ TEST_F(ProxyTest, SearchWithoutHitsHasNoTopks) {
   EXPECT_FALSE(out.contains("topks"));
 }
 
+// A search without output fields writes its hits as text directly (HitsText); one naming
+// only the key goes through the JSON values. Both must give the same rows.
+TEST_F(ProxyTest, SearchHitsWrittenAsTextMatchTheGeneralEncoding) {
+  h_.Ok("collections/create", json::parse(R"({"collectionName":"c","schema":{"fields":[
+      {"fieldName":"pk","dataType":"VarChar","isPrimary":true,"elementTypeParams":{"max_length":"20"}},
+      {"fieldName":"v","dataType":"FloatVector","elementTypeParams":{"dim":2}}]},
+      "indexParams":[{"fieldName":"v","indexName":"vi","metricType":"L2","indexType":"FLAT"}]})"));
+  h_.Ok("entities/insert", {{"collectionName", "c"},
+                            {"data", json::parse(R"([{"pk":"k\"1","v":[1,0]},{"pk":"\u00e9t\u00e9","v":[0,1]},
+                                                     {"pk":"k3","v":[0.1,0.3]}])")}});
+  const json search = {{"collectionName", "c"}, {"data", {{0.25, 0.5}, {0, 1}}}, {"limit", 3},
+                       {"consistencyLevel", "Strong"}};
+  json with_key = search;
+  with_key["outputFields"] = {"pk"};
+  const json fast = h_.Ok("entities/search", search);
+  const json general = h_.Ok("entities/search", with_key);
+  EXPECT_EQ(fast["data"], general["data"]);
+  EXPECT_EQ(fast["topks"], json::parse("[3,3]"));
+  ASSERT_EQ(fast["data"].size(), 6u) << fast.dump();
+  EXPECT_EQ(fast["data"][0]["pk"], "k3");
+  EXPECT_NEAR(fast["data"][0]["distance"].get<double>(), 0.0625, 1e-6);
+  EXPECT_EQ(fast["data"][1]["pk"], "\u00e9t\u00e9");
+  EXPECT_EQ(fast["data"][2]["pk"], "k\"1");
+  EXPECT_EQ(fast["data"][3], (json{{"pk", "\u00e9t\u00e9"}, {"distance", 0.0}}));
+}
+
 TEST_F(ProxyTest, Int64AsStringsWhenTheHeaderSaysFalse) {
   CreateQuick("docs", {{"autoID", true}});
   const std::map<std::string, std::string> no_int64 = {{"Accept-Type-Allow-Int64", "false"}};

@@ -39,7 +39,8 @@ struct Hit {
   segment::PrimaryKey pk;
   float distance = 0;
   /// The primary key and the requested output fields (ColumnSet::GetRow encoding:
-  /// native JSON values, dynamic keys flattened).
+  /// native JSON values, dynamic keys flattened); null when the request named no output
+  /// fields.
   nlohmann::json row;
 };
 

@@ -392,7 +392,10 @@ Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const S
     for (MergedHit& m : merged) {
       const Segment& segment = *segments[m.ref.segment];
       const index::MetricType metric = segment.VectorIndex(field->id)->index->metric();
-      TESSERA_ASSIGN_OR_RETURN(nlohmann::json row, segment.columns().GetRow(m.ref.row, row_fields));
+      nlohmann::json row;  // null: no output fields asked for (the key is in m.pk)
+      if (!request.output_fields.empty()) {
+        TESSERA_ASSIGN_OR_RETURN(row, segment.columns().GetRow(m.ref.row, row_fields));
+      }
       hits.push_back(Hit{std::move(m.pk), index::ScoreToDistance(metric, m.score), std::move(row)});
     }
   }
