@@ -22,6 +22,7 @@ inline constexpr int kServiceUnavailable = 2;
 inline constexpr int kMemoryLimit = 3;
 inline constexpr int kServiceInternal = 5;
 inline constexpr int kRateLimit = 8;
+inline constexpr int kQuotaExceeded = 9;
 inline constexpr int kUnimplemented = 10;
 inline constexpr int kCollectionNotFound = 100;
 inline constexpr int kCollectionNotLoaded = 101;

@@ -16,7 +16,7 @@ struct MessageRule {
   int milvus;
 };
 
-constexpr std::array<MessageRule, 15> kMessageRules = {{
+constexpr std::array<MessageRule, 17> kMessageRules = {{
     {StatusCode::kNotFound, "collection not found", "", code::kCollectionNotFound},
     {StatusCode::kNotFound, "partition not found", "", code::kPartitionNotFound},
     {StatusCode::kNotFound, "index not found", "", code::kIndexNotFound},
@@ -32,6 +32,9 @@ constexpr std::array<MessageRule, 15> kMessageRules = {{
     {StatusCode::kAlreadyExists, "index", "", code::kIndexDuplicate},
     {StatusCode::kFailedPrecondition, "collection not found", "", code::kCollectionNotFound},
     {StatusCode::kNotFound, "not loaded", "", code::kCollectionNotLoaded},
+    // A full disk under the WAL or the data: Milvus denies writes past its disk quota with 9.
+    {StatusCode::kResourceExhausted, "No space left on device", "", code::kQuotaExceeded},
+    {StatusCode::kResourceExhausted, "Disk quota exceeded", "", code::kQuotaExceeded},
 }};
 
 // NotFound / InvalidArgument whose message did not say what: decided by the context.

@@ -213,6 +213,14 @@ struct LocalLog::Channel {
   uint64_t active_bytes = 0;  // size of the newest segment
   uint64_t next_offset = 0;   // offset the next written record gets
   KeyWindow window;
+  // Segments the current group started: not in `segments` (so no reader or Truncate sees
+  // them) until PublishGroup; removed by UndoGroup. `previous_bytes` is the final size of
+  // the segment each one follows.
+  struct Rolled {
+    Segment segment;
+    uint64_t previous_bytes;
+  };
+  std::vector<Rolled> rolled;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -448,7 +456,7 @@ Status LocalLog::RecoverChannel(Channel& ch) {
   if (bases.empty()) {
     ch.next_offset = 0;
     TESSERA_RETURN_IF_ERROR(RollSegment(ch));
-    ch.durable_next = 0;
+    PublishGroup(ch);  // the channel is not shared yet
     return Status::OK();
   }
 
@@ -562,23 +570,40 @@ Status LocalLog::RollSegment(Channel& ch) {
   const std::string tmp = path + ".tmp";
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd.valid()) return ErrnoStatus("create", tmp, errno);
-  TESSERA_RETURN_IF_ERROR(PWriteAll(fd.get(), wal::EncodeSegmentHeader(base), 0, tmp));
-  if (::fdatasync(fd.get()) != 0) return ErrnoStatus("fdatasync", tmp, errno);
-  syncs_.fetch_add(1);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename", tmp, errno);
-  TESSERA_RETURN_IF_ERROR(SyncDir(ch.dir));
-  {
-    std::lock_guard lock(ch.mu);
-    if (!ch.segments.empty()) ch.segments.back().durable_bytes = ch.active_bytes;
-    ch.segments.push_back({base, path, wal::kSegmentHeaderSize});
+  Status created = PWriteAll(fd.get(), wal::EncodeSegmentHeader(base), 0, tmp);
+  if (created.ok() && ::fdatasync(fd.get()) != 0) created = ErrnoStatus("fdatasync", tmp, errno);
+  if (created.ok()) syncs_.fetch_add(1);
+  if (created.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) created = ErrnoStatus("rename", tmp, errno);
+  if (!created.ok()) {
+    ::unlink(tmp.c_str());  // holds no records; recovery would remove it too
+    return created;
   }
+  TESSERA_RETURN_IF_ERROR(SyncDir(ch.dir));
+  ch.rolled.push_back({Channel::Segment{base, path, wal::kSegmentHeaderSize}, ch.active_bytes});
   ch.active_fd = std::move(fd);
   ch.active_path = path;
   ch.active_bytes = wal::kSegmentHeaderSize;
   return Status::OK();
 }
 
-Status LocalLog::WriteGroup(Channel& ch, const std::vector<Writer*>& group) {
+Status LocalLog::WriteGroup(Channel& ch, const std::vector<Writer*>& group, bool* undone) {
+  *undone = false;
+  const uint64_t next_offset = ch.next_offset;
+  const uint64_t active_bytes = ch.active_bytes;
+  const std::string active_path = ch.active_path;
+  const Status status = WriteGroupFrames(ch, group);
+  // Only a lack of space is undone: after any other failed write or fdatasync the file's
+  // state is unknown (a retried fsync can report success for lost pages).
+  if (status.ok() || status.code() != StatusCode::kResourceExhausted) return status;
+  const Status undo = UndoGroup(ch, next_offset, active_bytes, active_path);
+  if (!undo.ok()) return status.WithContext("undoing the group failed: " + undo.ToString());
+  *undone = true;
+  TESSERA_LOG_WARN("channel {}: {}; the group's {} append(s) were refused and undone", ch.name, status.ToString(),
+                   group.size());
+  return status;
+}
+
+Status LocalLog::WriteGroupFrames(Channel& ch, const std::vector<Writer*>& group) {
   const uint64_t group_first = ch.next_offset;
   std::string buf;
   auto flush = [&]() -> Status {
@@ -592,11 +617,20 @@ Status LocalLog::WriteGroup(Channel& ch, const std::vector<Writer*>& group) {
     buf.clear();
     return Status::OK();
   };
-  bool wrote = false;
+  // Keys of this group enter the window only once the whole group is durable: an undone
+  // group's keys must not answer its retries.
+  struct KeyedBatch {
+    std::string_view key;
+    uint64_t first, count;
+  };
+  std::vector<KeyedBatch> keyed;
+  uint64_t records = 0, payload_bytes = 0;
   for (Writer* w : group) {
     if (!w->key.empty()) {
-      if (const KeyWindow::Entry* e = ch.window.Find(w->key)) {
-        w->offsets = OffsetRange(e->first_offset, e->count);
+      const KeyWindow::Entry* e = ch.window.Find(w->key);
+      const auto same = std::find_if(keyed.begin(), keyed.end(), [&](const KeyedBatch& b) { return b.key == w->key; });
+      if (e != nullptr || same != keyed.end()) {
+        w->offsets = e != nullptr ? OffsetRange(e->first_offset, e->count) : OffsetRange(same->first, same->count);
         deduplicated_.fetch_add(1);
         continue;
       }
@@ -620,14 +654,54 @@ Status LocalLog::WriteGroup(Channel& ch, const std::vector<Writer*>& group) {
     }
     ch.next_offset += w->records.size();
     w->offsets = OffsetRange(first, w->records.size());
-    if (!w->key.empty()) ch.window.Insert(w->key, first, w->records.size());
-    records_.fetch_add(w->records.size());
-    payload_bytes_.fetch_add(w->payload_bytes);
-    wrote = true;
+    if (!w->key.empty()) keyed.push_back({w->key, first, w->records.size()});
+    records += w->records.size();
+    payload_bytes += w->payload_bytes;
   }
   TESSERA_RETURN_IF_ERROR(flush());
-  if (wrote) groups_.fetch_add(1);
+  for (const KeyedBatch& b : keyed) ch.window.Insert(b.key, b.first, b.count);
+  records_.fetch_add(records);
+  payload_bytes_.fetch_add(payload_bytes);
+  if (records > 0) groups_.fetch_add(1);
   return Status::OK();
+}
+
+Status LocalLog::UndoGroup(Channel& ch, uint64_t next_offset, uint64_t active_bytes, const std::string& active_path) {
+  if (ch.active_path != active_path) {
+    Fd fd(::open(active_path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd.valid()) return ErrnoStatus("open", active_path, errno);
+    ch.active_fd = std::move(fd);
+    ch.active_path = active_path;
+  }
+  // Newest first, so a crash part-way leaves a contiguous run of segments.
+  for (auto it = ch.rolled.rbegin(); it != ch.rolled.rend(); ++it) {
+    if (::unlink(it->segment.path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoStatus("remove", it->segment.path, errno);
+    }
+  }
+  if (!ch.rolled.empty()) TESSERA_RETURN_IF_ERROR(SyncDir(ch.dir));
+  ch.rolled.clear();
+  // Whatever part of the group reached the file goes: its complete frames carry the offsets
+  // the next group reuses, and would read back as records after a restart. Shrinking a file
+  // needs no free space.
+  if (::ftruncate(ch.active_fd.get(), static_cast<off_t>(active_bytes)) != 0) {
+    return ErrnoStatus("truncate", active_path, errno);
+  }
+  if (::fdatasync(ch.active_fd.get()) != 0) return ErrnoStatus("fdatasync", active_path, errno);
+  syncs_.fetch_add(1);
+  ch.active_bytes = active_bytes;
+  ch.next_offset = next_offset;
+  return Status::OK();
+}
+
+void LocalLog::PublishGroup(Channel& ch) {
+  for (Channel::Rolled& r : ch.rolled) {
+    if (!ch.segments.empty()) ch.segments.back().durable_bytes = r.previous_bytes;
+    ch.segments.push_back(std::move(r.segment));
+  }
+  ch.rolled.clear();
+  ch.segments.back().durable_bytes = ch.active_bytes;
+  ch.durable_next = ch.next_offset;
 }
 
 Result<std::vector<uint64_t>> LocalLog::Append(std::string_view channel, std::span<const std::string> records,
@@ -674,15 +748,19 @@ Result<std::vector<uint64_t>> LocalLog::Append(std::string_view channel, std::sp
     group_bytes += x->payload_bytes;
   }
   Status status = ch->failed;
+  bool undone = false;
   lock.unlock();
-  if (status.ok()) status = WriteGroup(*ch, group);
+  if (status.ok()) status = WriteGroup(*ch, group, &undone);
   lock.lock();
   if (status.ok()) {
-    ch->durable_next = ch->next_offset;
-    ch->segments.back().durable_bytes = ch->active_bytes;
+    PublishGroup(*ch);
+  } else if (undone) {
+    // Out of space, and the group was undone: only these appends fail.
+    status = Status::ResourceExhausted("channel " + ch->name + ": " + std::string(status.message()) +
+                                       "; nothing of this append was written; retry once space is freed");
   } else if (ch->failed.ok()) {
-    // After a failed write or fdatasync the file state is unknown (and a retried fsync can
-    // report success for lost pages), so the channel takes no more writes until reopened.
+    // Any other failed write or fdatasync (or a failed undo) leaves the file state unknown,
+    // so the channel takes no more writes until reopened.
     ch->failed = status.WithContext("channel " + ch->name + " failed; reopen the log");
     TESSERA_LOG_ERROR("{}", ch->failed.ToString());
   }

@@ -49,7 +49,10 @@ struct LocalLogStats {
 /// Durability: Append returns after fdatasync of the bytes. Concurrent Appends to one
 /// channel share a write and an fdatasync (leader/follower group commit: the first queued
 /// appender writes everything queued behind it, then hands leadership on); there are no
-/// background threads.
+/// background threads. A group whose write fails for lack of space (ENOSPC, EDQUOT) is
+/// undone: its appends fail with kResourceExhausted and the channel takes appends again
+/// once space is freed. Any other failed write or fdatasync stops the channel until the log
+/// is reopened.
 ///
 /// Recovery: a channel is opened (scanned and verified) on first use. A torn tail in the
 /// newest segment is cut back to the last complete batch; any other damage makes every
@@ -90,8 +93,18 @@ class LocalLog final : public Log {
   Result<std::shared_ptr<Channel>> GetChannel(std::string_view name);
   Status RecoverChannel(Channel& channel);
   /// Leader only: writes the batches of `group` (assigning offsets, answering duplicates
-  /// from the window), fdatasyncs, and rolls segments as needed.
-  Status WriteGroup(Channel& channel, const std::vector<Writer*>& group);
+  /// from the window), fdatasyncs, and rolls segments as needed. Nothing is visible to
+  /// readers until PublishGroup. When the write fails for lack of space (kResourceExhausted)
+  /// and the group could be undone, `*undone` is set: nothing of the group is left on disk
+  /// and the channel takes writes again once space is freed.
+  Status WriteGroup(Channel& channel, const std::vector<Writer*>& group, bool* undone);
+  Status WriteGroupFrames(Channel& channel, const std::vector<Writer*>& group);
+  /// Leader only: removes what a failed group wrote (its new segments, its bytes in the
+  /// active one) and rewinds the channel's offsets to where the group began.
+  Status UndoGroup(Channel& channel, uint64_t next_offset, uint64_t active_bytes, const std::string& active_path);
+  /// Leader, under Channel::mu: makes a written group readable.
+  static void PublishGroup(Channel& channel);
+  /// Leader only: closes the active segment and starts the next one (unpublished).
   Status RollSegment(Channel& channel);
 
   const std::string root_;

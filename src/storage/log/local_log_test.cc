@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "harness/tmpfs_mount.h"
 #include "storage/log/log_test_util.h"
 #include "storage/log/wal_format.h"
 
@@ -428,6 +429,88 @@ TEST_F(LocalLogTest, SubscriberBehindTruncationGetsOutOfRange) {
   ASSERT_TRUE(sub.ok());
   ASSERT_TRUE(log_->Truncate("ch", 8).ok());
   EXPECT_EQ((*sub)->Poll(10, 1s).status().code(), StatusCode::kOutOfRange);
+}
+
+// Reliability test plan 2.5: on a full filesystem an append is refused with a clear error
+// and leaves nothing behind (no record, no segment, no idempotency key); once space is
+// freed the channel takes appends again, with no gap in its offsets, across a reopen too.
+TEST_F(LocalLogTest, DiskFullRefusesAppendsWithoutTraceAndResumesOnceSpaceIsFreed) {
+  tessera::testing::TmpfsMount fs(dir_.path() + "/fs", 1 << 20);
+  if (!fs.ok()) GTEST_SKIP() << fs.error();
+  const std::string root = fs.path() + "/wal";
+  options_.segment_bytes = 32 << 10;  // eight of the records below, then a second segment
+  auto opened = LocalLog::Open(root, options_);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  log_ = std::move(opened).value();
+  auto sub = log_->Subscribe("ch", 0);
+  ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+
+  std::vector<std::string> written;
+  for (int i = 0; i < 10; ++i) {
+    written.push_back(testing::MakePayload(testing::Numbered("before-", i), 4000));
+    ASSERT_EQ(Write(written.back()), static_cast<uint64_t>(i));
+  }
+  auto files = [&] {
+    std::vector<std::pair<std::string, uintmax_t>> out;
+    for (const auto& e : fs::directory_iterator(root + "/ch")) out.emplace_back(e.path().string(), e.file_size());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const auto files_before = files();
+  ASSERT_GT(files_before.size(), 1u);
+  ASSERT_GT(tessera::testing::FillFilesystem(fs.path() + "/ballast"), 0u);
+
+  // Two appends that fit the active segment (one keyed), one that starts a new segment.
+  const std::vector<std::string> refused = {std::string(9000, 'a'), std::string(40000, 'b'), std::string(9000, 'c')};
+  for (size_t i = 0; i < refused.size(); ++i) {
+    auto r = log_->Append("ch", std::vector<std::string>{refused[i]}, i == 2 ? "key" : "");
+    ASSERT_FALSE(r.ok()) << "append " << i << " succeeded on a full filesystem";
+    EXPECT_EQ(r.status().code(), StatusCode::kResourceExhausted) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("No space left on device"), std::string::npos) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("retry once space is freed"), std::string::npos) << r.status().ToString();
+  }
+  EXPECT_EQ(files(), files_before) << "a refused append left bytes or segments behind";
+  auto last = log_->LastOffset("ch");
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(**last, 9u);
+  // The subscriber reads the ten written before, and nothing of the refused ones.
+  auto read = [&](size_t n) {
+    std::vector<LogRecord> out;
+    while (out.size() < n) {
+      auto batch = (*sub)->Poll(100, 200ms);
+      EXPECT_TRUE(batch.ok()) << batch.status().ToString();
+      if (!batch.ok() || batch->empty()) break;
+      for (auto& r : *batch) out.push_back(std::move(r));
+    }
+    return out;
+  };
+  EXPECT_EQ(read(10).size(), 10u);
+  EXPECT_TRUE(read(1).empty());
+
+  fs::remove(fs.path() + "/ballast");
+  // The keyed retry is written, not answered with the offsets of the refused attempt.
+  written.push_back(refused[2]);
+  EXPECT_EQ(Write(refused[2], "key"), 10u);
+  EXPECT_EQ(Write(refused[2], "key"), 10u);  // and now deduplicated
+  for (int i = 0; i < 10; ++i) {
+    written.push_back(testing::MakePayload(testing::Numbered("after-", i), 4000));
+    ASSERT_EQ(Write(written.back()), static_cast<uint64_t>(11 + i));
+  }
+  const std::vector<LogRecord> tail = read(11);
+  ASSERT_EQ(tail.size(), 11u);
+  for (size_t i = 0; i < tail.size(); ++i) {
+    EXPECT_EQ(tail[i].offset, 10 + i);
+    EXPECT_EQ(tail[i].payload, written[10 + i]);
+  }
+  sub->reset();
+
+  log_.reset();
+  opened = LocalLog::Open(root, options_);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  log_ = std::move(opened).value();
+  EXPECT_EQ(ReadAll(), written);
+  EXPECT_EQ(Write("next"), 21u);
+  log_.reset();
 }
 
 }  // namespace
