@@ -547,6 +547,7 @@ TEST(ErrorMap, ByMessageThenContextThenCode) {
   EXPECT_EQ(ToApiStatus(Status::Unavailable("down")).code(), 2);
   EXPECT_EQ(ToApiStatus(Status::ResourceExhausted("write wal/ch/x.wal: No space left on device")).code(), 9);
   EXPECT_EQ(ToApiStatus(Status::ResourceExhausted("write x: Disk quota exceeded")).code(), 9);
+  EXPECT_EQ(ToApiStatus(Status::ResourceExhausted("commit: database or disk is full")).code(), 9);
   EXPECT_EQ(ToApiStatus(Status::ResourceExhausted("too many requests queued")).code(), 3);
   EXPECT_EQ(ToApiStatus(Status::DataLoss("crc")).code(), 65535);
   EXPECT_EQ(ToApiStatus(Status::DataLoss("crc")).message(), "crc");

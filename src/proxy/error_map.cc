@@ -16,7 +16,7 @@ struct MessageRule {
   int milvus;
 };
 
-constexpr std::array<MessageRule, 17> kMessageRules = {{
+constexpr std::array<MessageRule, 18> kMessageRules = {{
     {StatusCode::kNotFound, "collection not found", "", code::kCollectionNotFound},
     {StatusCode::kNotFound, "partition not found", "", code::kPartitionNotFound},
     {StatusCode::kNotFound, "index not found", "", code::kIndexNotFound},
@@ -35,6 +35,7 @@ constexpr std::array<MessageRule, 17> kMessageRules = {{
     // A full disk under the WAL or the data: Milvus denies writes past its disk quota with 9.
     {StatusCode::kResourceExhausted, "No space left on device", "", code::kQuotaExceeded},
     {StatusCode::kResourceExhausted, "Disk quota exceeded", "", code::kQuotaExceeded},
+    {StatusCode::kResourceExhausted, "database or disk is full", "", code::kQuotaExceeded},  // SQLite
 }};
 
 // NotFound / InvalidArgument whose message did not say what: decided by the context.
