@@ -379,6 +379,7 @@ Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const S
       for (size_t rank = 0; rank < r.k; ++rank) {
         const int64_t row = r.id(local, rank);
         if (row < 0) break;
+        segments[task.segment]->PrefetchPk(static_cast<size_t>(row));  // the merge reads it next
         list.push_back(core::Neighbor{PackRowRef(RowRef{static_cast<uint32_t>(task.segment), static_cast<uint32_t>(row)}),
                                       ScoreOf(metric, r.distance(local, rank))});
       }

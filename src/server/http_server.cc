@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <exception>
@@ -45,9 +47,11 @@ struct HttpServer::Connection {
   RequestReader reader;
   bool draining = false;  // an error was answered: discard input until the peer closes
   size_t drained = 0;
-  // Guarded by HttpServer::mu_: whether a worker owns it, and when it last finished one.
-  bool busy = false;
-  Clock::time_point last_active = Clock::now();
+  // Written by the owning worker, read by the idle sweeper (which holds HttpServer::mu_, so
+  // the connection cannot be closed and freed meanwhile): whether a worker owns it, and
+  // when it last finished one. Atomics, not mu_: two lock round trips per request.
+  std::atomic<bool> busy{false};
+  std::atomic<Clock::rep> last_active{Clock::now().time_since_epoch().count()};
 };
 
 namespace {
@@ -213,8 +217,16 @@ size_t UsableCpus() {
 void LogRequest(std::string_view request_id, std::string_view remote, std::string_view method, std::string_view path,
                 int status, std::string_view handler_fields, Clock::time_point start) {
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  TESSERA_LOG_INFO("http request_id={} remote={} method={} path={} status={}{} latency_ms={:.3f}", request_id, remote,
-                   method, path, status, handler_fields, ms);
+  // Built by hand: this line is written for every request (logging::InfoLine).
+  std::string line;
+  line.reserve(160 + path.size() + handler_fields.size());
+  char number[32];
+  line.append("http request_id=").append(request_id).append(" remote=").append(remote);
+  line.append(" method=").append(method).append(" path=").append(path).append(" status=");
+  line.append(number, std::to_chars(number, number + sizeof(number), status).ptr);
+  line.append(handler_fields).append(" latency_ms=");
+  line.append(number, std::to_chars(number, number + sizeof(number), ms, std::chars_format::fixed, 3).ptr);
+  logging::InfoLine(line);
 }
 
 // "address:port" of the peer of a connected socket ("[v6]:port"); "-" when unknown.
@@ -439,19 +451,13 @@ void HttpServer::AcceptAll() {
 }
 
 void HttpServer::Serve(Connection* connection) {
-  {
-    std::lock_guard lock(mu_);
-    connection->busy = true;
-  }
+  connection->busy.store(true, std::memory_order_relaxed);
   if (!ReadAndAnswer(connection)) {
     Close(connection);
     return;
   }
-  {
-    std::lock_guard lock(mu_);
-    connection->busy = false;
-    connection->last_active = Clock::now();
-  }
+  connection->last_active.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  connection->busy.store(false, std::memory_order_relaxed);
   // Last touch: once re-armed, another worker may own the connection.
   epoll_event event{};
   event.events = kConnectionEvents;
@@ -563,7 +569,10 @@ void HttpServer::HousekeepingLoop() {
     gate_->SetCpus(UsableCpus());  // the process may have been moved to other CPUs
     for (Connection* connection : connections_) {
       // The worker that gets the resulting hang-up event closes it.
-      if (!connection->busy && now - connection->last_active > idle_limit) ::shutdown(connection->fd, SHUT_RDWR);
+      const Clock::time_point last_active(Clock::duration(connection->last_active.load(std::memory_order_relaxed)));
+      if (!connection->busy.load(std::memory_order_relaxed) && now - last_active > idle_limit) {
+        ::shutdown(connection->fd, SHUT_RDWR);
+      }
     }
   }
 }
