@@ -208,7 +208,11 @@ int RunStandalone(config::Config config) {
   }
   auto started = Standalone::Start(std::move(config));
   if (!started.ok()) {
-    TESSERA_LOG_ERROR("tessera standalone failed to start: {}", started.status().ToString());
+    // Out of space: recovery writes (the timestamp high-water mark, at least) before the
+    // server can answer anything; nothing is lost by waiting for space.
+    const bool full = started.status().code() == StatusCode::kResourceExhausted;
+    TESSERA_LOG_ERROR("tessera standalone failed to start: {}{}", started.status().ToString(),
+                      full ? "; free space on the data directory's filesystem and start again" : "");
     return 1;
   }
   const int signal = WaitForSignal();
