@@ -16,6 +16,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev libexpat1-dev libcpp-httplib-dev libhttp-parser-dev
   python3-swift curl memcached openssl
   etcd-server libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  fiu-utils
 )
 
 # `install-deps.sh --bench` adds what the figure tools compare against (s3_bench: awscli).

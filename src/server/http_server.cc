@@ -529,7 +529,8 @@ bool HttpServer::Answer(int fd, proxy::HttpRequest& request, bool* keep_alive) {
       response = Respond(500, R"({"code":500})", kJson);
     }
   } else if ((request.method == "GET" || head) && request.path == "/healthz") {
-    response = Respond(200, "ok", "text/plain");
+    const Status health = options_.health ? options_.health() : Status::OK();
+    response = health.ok() ? Respond(200, "ok", "text/plain") : Respond(503, health.ToString(), "text/plain");
   } else if ((request.method == "GET" || head) && request.path == "/readyz") {
     response = ready_.load(std::memory_order_acquire) ? Respond(200, "ready", "text/plain")
                                                       : Respond(503, "not ready", "text/plain");

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,12 +38,15 @@ struct HttpServerOptions {
   int keep_alive_timeout_s = 5;
   /// Open connections beyond this are closed as soon as they are accepted.
   size_t max_connections = 10000;
+  /// Asked by GET /healthz: OK, or why the process needs a restart (503 with the message).
+  /// Empty: always healthy. Must be cheap and thread-safe.
+  std::function<Status()> health;
 };
 
 /// The HTTP/1.1 front end of one process:
 ///   POST /v2/vectordb/<category>/<action>  -> Proxy::Handle (any other method there too:
 ///                                             the proxy answers 404)
-///   GET  /healthz  -> 200 "ok" while the process runs
+///   GET  /healthz  -> 200 "ok" while options.health is OK, else 503 with its message
 ///   GET  /readyz   -> 200 "ready" after SetReady(true), else 503
 ///   GET  /metrics  -> metrics::Registry::Default() in the Prometheus text format
 ///   OPTIONS <any>  -> 204 (CORS preflight)

@@ -91,6 +91,7 @@ class HttpServerTest : public ::testing::Test {
     options.threads = 4;
     options.max_body_size = 4096;
     options.keep_alive_timeout_s = 1;
+    options.health = [this] { return health_.load() ? Status::OK() : Status::Internal("channel c1 failed"); };
     server_ = std::make_unique<HttpServer>(&harness_.proxy(), options);
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_GT(server_->port(), 0);
@@ -116,6 +117,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   proxy::testing::ProxyHarness harness_;
+  std::atomic<bool> health_{true};  // what options.health reports
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<httplib::Client> client_;
 };
@@ -136,6 +138,14 @@ TEST_F(HttpServerTest, HealthAndReadiness) {
   EXPECT_EQ(ready->status, 200);
   server_->SetReady(false);
   EXPECT_EQ(client_->Get("/readyz")->status, 503);
+
+  health_ = false;  // the health hook names what needs a restart
+  auto unhealthy = client_->Get("/healthz");
+  ASSERT_TRUE(unhealthy);
+  EXPECT_EQ(unhealthy->status, 503);
+  EXPECT_THAT(unhealthy->body, HasSubstr("channel c1 failed"));
+  health_ = true;
+  EXPECT_EQ(client_->Get("/healthz")->status, 200);
 }
 
 TEST_F(HttpServerTest, PostRoutesReachTheProxy) {

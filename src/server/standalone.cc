@@ -118,6 +118,12 @@ Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
   http_options.port = static_cast<int>(c.GetInt("server.port"));
   http_options.threads = static_cast<int>(c.GetInt("server.http_threads"));
   http_options.max_body_size = c.GetBytes("server.max_body_size");
+  // A WAL channel stopped by a failed write or sync takes writes again only after a
+  // restart, so liveness fails and an orchestrator restarts the process.
+  http_options.health = [log = p->log.get()] {
+    const Status status = log->Health();
+    return status.ok() ? status : status.WithContext("the write-ahead log needs a restart");
+  };
   p->http = std::make_unique<HttpServer>(p->proxy.get(), http_options);
   // Listen first (liveness and a 503 /readyz during recovery), then recover, then ready.
   TESSERA_RETURN_IF_ERROR(p->http->Start());

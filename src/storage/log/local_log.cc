@@ -841,6 +841,15 @@ Result<uint64_t> LocalLog::FirstOffset(std::string_view channel) {
   return ch->segments.front().base;
 }
 
+Status LocalLog::Health() {
+  std::lock_guard lock(channels_mu_);
+  for (const auto& [name, channel] : channels_) {
+    std::lock_guard channel_lock(channel->mu);
+    if (!channel->failed.ok()) return channel->failed;
+  }
+  return Status::OK();
+}
+
 LocalLogStats LocalLog::stats() const {
   LocalLogStats s;
   s.appends = appends_.load();

@@ -77,6 +77,7 @@ class LocalLog final : public Log {
   Result<std::vector<std::string>> ListChannels() override;
   Result<std::optional<uint64_t>> LastOffset(std::string_view channel) override;
   Result<uint64_t> FirstOffset(std::string_view channel) override;
+  Status Health() override;
 
   LocalLogStats stats() const;
   const std::string& root() const { return root_; }

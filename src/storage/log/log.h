@@ -114,6 +114,11 @@ class Log {
 
   /// Smallest offset still readable in `channel`; LastOffset + 1 (or 0) when none is.
   virtual Result<uint64_t> FirstOffset(std::string_view channel) = 0;
+
+  /// OK while every channel takes appends; otherwise the error that stopped one (a failed
+  /// write or sync after which only reopening the log, i.e. restarting the process, brings
+  /// it back). For health checks. The default: nothing ever stops a channel.
+  virtual Status Health() { return Status::OK(); }
 };
 
 }  // namespace tessera::storage
