@@ -7,10 +7,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "harness/standalone_process.h"
 #include "integration/ledger.h"
@@ -95,6 +98,51 @@ TEST(FsyncFailureTest, FailedWalSyncStopsWritesFailsHealthAndRestartRecovers) {
   for (int64_t id : acked) EXPECT_TRUE(present.count(id)) << "acknowledged row " << id << " lost";
   for (int64_t id : present) EXPECT_TRUE(attempted.count(id)) << "row " << id << " was never inserted";
   EXPECT_EQ(insert(restarted)["code"], 0) << "writes did not resume after the restart";
+}
+
+// Random failures of every fsync and fdatasync (WAL, segment files, SQLite) under insert and
+// delete load: the process survives whatever it refuses, and after a restart the ledger of
+// acknowledged writes holds.
+TEST(FsyncFailureTest, RandomSyncFailuresUnderLoadLoseNothingAcknowledged) {
+  if (!std::filesystem::exists("/usr/lib/fiu/fiu_posix_preload.so")) {
+    GTEST_SKIP() << "libfiu's POSIX preload is missing (Debian fiu-utils; scripts/install-deps.sh installs it)";
+  }
+  ScratchDir dir("tessera_fsync_random");
+  auto env = FastSealEnv();
+  env["LD_PRELOAD"] = kFiuLibraries;
+  env["FIU_CTRL_FIFO"] = dir.Sub("fiu");
+  env["FIU_ENABLE"] = "";
+  auto server = StandaloneProcess::Start(dir.Sub("data"), env);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  {
+    RestClient client("127.0.0.1", (*server)->port());
+    MustCall(client, "collections/create", {{"collectionName", "chaos"}, {"dimension", 8}, {"metricType", "L2"}});
+  }
+  Ledger ledger;
+  std::atomic<int64_t> next_id{1};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 3; ++w) {
+    writers.emplace_back(RunWriter, (*server)->port(), "chaos", w, 20, std::chrono::milliseconds(5), &next_id, &stop,
+                         &ledger);
+  }
+  const pid_t pid = (*server)->process().pid();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(FiuControl(dir.Sub("fiu"), pid, "enable_random name=posix/io/sync/*,probability=0.05,failinfo=5"), "0");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_EQ(FiuControl(dir.Sub("fiu"), pid, "disable name=posix/io/sync/*"), "0");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  stop = true;
+  for (auto& t : writers) t.join();
+  EXPECT_TRUE((*server)->process().running()) << "the server died under sync failures: " << (*server)->LogTail();
+
+  ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+  RestClient client("127.0.0.1", (*server)->port());
+  CheckAgainstLedger(client, "chaos", ledger, "after the restart");
+  EXPECT_GT(ledger.acked.size(), 100u) << "the load was too light to mean anything";
+  auto health = client.Send("GET", "/healthz", "");
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200) << health->body;
 }
 
 }  // namespace
