@@ -241,15 +241,18 @@ Result<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(const fs::path&
       return Status::FailedPrecondition(marker.string() + " is not a format 1 local object store marker");
     }
   } else {
+    // A new store. Besides our LOCK, the only file allowed here is the marker's temp file:
+    // an opener killed before its rename leaves it, and it is rewritten below.
+    const fs::path temp = root / (std::string(kMarkerName) + kTempSuffix.data());
     for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-      if (it->path().filename() != kLockName) {
+      const fs::path name = it->path().filename();
+      if (name != kLockName && name != temp.filename()) {
         return Status::FailedPrecondition("directory " + root.string() +
                                           " is not empty and not an object store (no " +
                                           std::string(kMarkerName) + ")");
       }
     }
     if (ec) return ErrorCodeStatus(ec, "list", root);
-    const fs::path temp = root / (std::string(kMarkerName) + kTempSuffix.data());
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return ErrnoStatus(errno, "create", temp);
     FdCloser closer(fd);

@@ -84,6 +84,19 @@ TEST(LocalObjectStoreTest, RefusesForeignDirectories) {
   EXPECT_EQ(StatusCode::kNotFound, LocalObjectStore::Open(scratch.path() / "nope", options).status().code());
 }
 
+TEST(LocalObjectStoreTest, OpensAfterACrashWhileCreatingTheMarker) {
+  // What an opener killed between writing the marker's temp file and renaming it leaves.
+  ScratchDir scratch;
+  WriteFile(scratch.path() / "LOCK", "");
+  WriteFile(scratch.path() / "TESSERA_OBJECT_STORE.tmp", "tessera local obj");
+  auto store = LocalObjectStore::Open(scratch.path());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->Put("a", "1").ok());
+  store->reset();
+  EXPECT_FALSE(fs::exists(scratch.path() / "TESSERA_OBJECT_STORE.tmp"));
+  EXPECT_EQ("1", LocalObjectStore::Open(scratch.path()).value()->Get("a").value());
+}
+
 TEST(LocalObjectStoreTest, TempFilesAreInvisibleAndCleanedOnOpen) {
   ScratchDir scratch;
   {
