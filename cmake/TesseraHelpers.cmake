@@ -13,6 +13,15 @@ function(tessera_target_options target)
   endif()
 endfunction()
 
+# Options for test code only (test executables and their support libraries):
+# tessera_target_options plus TESSERA_TEST_COMPILE_OPTIONS. `make test-sanitize` sets the
+# latter to -O0, because test sources are heavy to compile (gtest macros, instrumented by the
+# sanitizers) and light to run, while the code under test keeps the build type's flags.
+function(tessera_test_target_options target)
+  tessera_target_options(${target})
+  target_compile_options(${target} PRIVATE ${TESSERA_TEST_COMPILE_OPTIONS})
+endfunction()
+
 # tessera_add_library(name SOURCES a.cc b.cc DEPS tessera::common ...) -> target tessera_<name>,
 # alias tessera::<name>, include root src/.
 function(tessera_add_library name)
@@ -36,7 +45,7 @@ function(tessera_add_test name)
   target_compile_definitions(${name} PRIVATE
     TESSERA_DATASETS_DIR="${PROJECT_SOURCE_DIR}/../shared/datasets"
     TESSERA_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data")
-  tessera_target_options(${name})
+  tessera_test_target_options(${name})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
@@ -49,10 +58,11 @@ endfunction()
 # so Ninja parallelises and rebuilds incrementally, with ASan + UBSan. The smoke run fuzzes
 # for SECONDS from the checked-in seeds in CORPUS, on a scratch copy. Configuring the tests
 # without clang++ is an error: scripts/install-deps.sh installs it, and a suite without
-# its fuzz runs is incomplete.
+# its fuzz runs is incomplete. A sanitizer build (TESSERA_SANITIZE) skips fuzzers: they
+# carry ASan + UBSan already and run in the plain build's suite.
 function(tessera_add_fuzzer name)
   cmake_parse_arguments(ARG "" "CORPUS;SECONDS" "SOURCES;LINK;ARGS" ${ARGN})
-  if(NOT TESSERA_BUILD_TESTS)
+  if(NOT TESSERA_BUILD_TESTS OR TESSERA_SANITIZE)
     return()
   endif()
   find_program(CLANG_CXX clang++)
