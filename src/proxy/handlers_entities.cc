@@ -32,6 +32,17 @@ std::optional<segment::PrimaryKey> PkOfRow(const json& row, const std::string& p
   return std::nullopt;
 }
 
+// The error of a write whose shard records were appended in turn until one failed. When
+// earlier shards' records were already written (they stay: each record is atomic, the
+// request is not), the message says how many rows were, so that a client knows a retry of
+// an insert duplicates them; an upsert or delete retry is harmless.
+ApiStatus PartlyWritten(ApiStatus failed, size_t written, size_t total, std::string_view what) {
+  if (written == 0) return failed;
+  return ApiStatus(failed.code(), failed.message() + " (" + std::string(what) + " partly applied: " +
+                                      std::to_string(written) + " of " + std::to_string(total) +
+                                      " rows were written to other shards before this failure)");
+}
+
 }  // namespace
 
 ApiResult<Reply> ProxyImpl::Insert(Call& call) { return WriteRows(call, /*upsert=*/false); }
@@ -88,8 +99,9 @@ ApiResult<Reply> ProxyImpl::WriteRows(Call& call, bool upsert) {
   auto ts = coordinator_->AllocateTimestamp();
   if (!ts.ok()) return ToApiStatus(ts.status(), ErrorContext::kGeneral);
   // One record per shard, all at one timestamp. A failure after some shards were written
-  // leaves those rows in place (each record is atomic, the request is not); the client
-  // sees the error and may retry (an upsert retry is idempotent).
+  // leaves those rows in place (each record is atomic, the request is not); the error says
+  // so, and the client may retry (an upsert retry is idempotent, an insert retry is not).
+  size_t written = 0;
   for (ShardBatch& shard : shards) {
     msg::WalMessage message;
     message.type = upsert ? msg::MessageType::kUpsert : msg::MessageType::kInsert;
@@ -98,8 +110,11 @@ ApiResult<Reply> ProxyImpl::WriteRows(Call& call, bool upsert) {
     message.rows = std::move(shard.rows);
     message.partition_ids = std::move(shard.partition_ids);
     if (upsert) message.deleted_pks = std::move(shard.pks);
-    TESSERA_API_RETURN_IF_ERROR(AppendToWal(info.Channel(shard.shard), message).status());
-    rows_inserted_.Inc(static_cast<double>(message.partition_ids.size()));
+    const size_t rows = message.partition_ids.size();
+    ApiStatus appended = AppendToWal(info.Channel(shard.shard), message).status();
+    if (!appended.ok()) return PartlyWritten(std::move(appended), written, count, upsert ? "upsert" : "insert");
+    written += rows;
+    rows_inserted_.Inc(static_cast<double>(rows));
   }
   Reply reply;
   reply.with_cost = true;
@@ -165,14 +180,18 @@ ApiResult<Reply> ProxyImpl::Delete(Call& call) {
   }
   auto ts = coordinator_->AllocateTimestamp();
   if (!ts.ok()) return ToApiStatus(ts.status(), ErrorContext::kGeneral);
+  size_t written = 0;
   for (auto& [shard, shard_keys] : by_shard) {
     msg::WalMessage message;
     message.type = msg::MessageType::kDelete;
     message.collection_id = info.id;
     message.timestamp = *ts;
     message.deleted_pks = std::move(shard_keys);
-    TESSERA_API_RETURN_IF_ERROR(AppendToWal(info.Channel(shard), message).status());
-    rows_deleted_.Inc(static_cast<double>(message.deleted_pks.size()));
+    const size_t rows = message.deleted_pks.size();
+    ApiStatus appended = AppendToWal(info.Channel(shard), message).status();
+    if (!appended.ok()) return PartlyWritten(std::move(appended), written, keys.size(), "delete");
+    written += rows;
+    rows_deleted_.Inc(static_cast<double>(rows));
   }
   return reply;
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -127,6 +128,46 @@ TEST_F(ProxyTest, DatabaseFromBodyThenHeaderThenDefault) {
   EXPECT_EQ(h_.Ok("collections/list", {{"dbName", "other"}}, {{"db-name", "default"}})["data"],
             json::parse(R"(["x"])"));
   EXPECT_EQ(Code("collections/list", {{"dbName", "missing"}}), 800);
+}
+
+TEST_F(ProxyTest, AWriteThatFailsOnALaterShardSaysHowManyRowsWereWritten) {
+  // A regular file where a channel's directory belongs makes every append to that one
+  // channel fail (ENOTDIR) while the other channels work: a real failure of one shard.
+  auto block_channel = [&](const std::string& collection, int shard) {
+    auto info = h_.coordinator().DescribeCollection("default", collection);
+    ASSERT_TRUE(info.ok());
+    std::ofstream(h_.wal_dir() + "/" + info->Channel(shard)) << "not a directory";
+  };
+  json rows = json::array();
+  for (int i = 1; i <= 20; ++i) rows.push_back({{"id", i}, {"vector", {1.0 * i, 0.5}}});
+
+  CreateQuick("later", {{"params", {{"shardsNum", 2}}}});
+  block_channel("later", 1);
+  for (const std::string route : {"entities/insert", "entities/upsert"}) {
+    json out = h_.Call(route, {{"collectionName", "later"}, {"data", rows}});
+    EXPECT_NE(out.value("code", 0), 0) << route;
+    const std::string message = out.value("message", "");
+    EXPECT_NE(message.find(route.substr(9) + " partly applied: "), std::string::npos) << message;
+    EXPECT_NE(message.find(" of 20 rows were written to other shards"), std::string::npos) << message;
+  }
+  json del = h_.Call("entities/delete", {{"collectionName", "later"}, {"filter", "id in [1, 2, 3, 4, 5, 6]"}});
+  EXPECT_NE(del.value("message", "").find("delete partly applied: "), std::string::npos) << del.dump();
+  auto info = h_.coordinator().DescribeCollection("default", "later");
+  ASSERT_TRUE(info.ok());
+  auto last = h_.log().LastOffset(info->Channel(0));
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(std::optional<uint64_t>(2), *last) << "shard 0 kept the insert, the upsert and the delete";
+
+  // When the first shard fails nothing was written, and the error says only what failed.
+  CreateQuick("first", {{"params", {{"shardsNum", 2}}}});
+  block_channel("first", 0);
+  json out = h_.Call("entities/insert", {{"collectionName", "first"}, {"data", rows}});
+  EXPECT_NE(out.value("code", 0), 0);
+  EXPECT_EQ(out.value("message", "").find("partly"), std::string::npos) << out.dump();
+  auto first = h_.coordinator().DescribeCollection("default", "first");
+  ASSERT_TRUE(first.ok());
+  EXPECT_NE(out.value("message", "").find("appending to WAL channel " + first->Channel(0)), std::string::npos)
+      << out.dump();
 }
 
 TEST_F(ProxyTest, InsertWritesOneWalRecordPerShardAndAnswersIds) {

@@ -58,6 +58,8 @@ class ProxyHarness {
   }
 
   storage::Log& log() { return *log_; }
+  /// The LocalLog's root directory: a channel's records are under <wal_dir>/<channel>.
+  std::string wal_dir() const { return dir_.path() + "/wal"; }
   FakeCoordinator& coordinator() { return *coordinator_; }
   MiniQueryNode& query_node() { return *query_node_; }
   Proxy& proxy() { return *proxy_; }
