@@ -34,7 +34,7 @@ test: build
 # standard library under sanitizer instrumentation; `make test` enforces -Werror.
 # Compile time rules this build (a cold one is most of CI): the code under test is built at
 # -O1 with line tables only (-g1: stack traces keep file:line), the test sources at -O0;
-# at -O2 -g the same build took 2.5x as long. The fuzzers are skipped (`make test` runs them).
+# at -O2 -g a cold build took about 3x as long. The fuzzers are skipped (`make test` runs them).
 SANITIZE_DIR ?= build-sanitize
 test-sanitize: deps
 	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
