@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/crash_point.h"
+#include "common/durable_dir.h"
 #include "common/logging.h"
 #include "common/metrics.h"
 #include "coord/coordinator_impl.h"
@@ -45,9 +46,9 @@ Status ApplyDataDir(config::Config& config) {
       TESSERA_RETURN_IF_ERROR(config.Set(key, (dir / leaf).string(), "server.data_dir"));
     }
   }
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::Unavailable("cannot create data directory '" + dir.string() + "': " + ec.message());
+  if (Status created = CreateDirectoriesDurably(dir.string()); !created.ok()) {
+    return created.WithContext("creating the data directory");
+  }
   return Status::OK();
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <system_error>
 
+#include "common/durable_dir.h"
 #include "storage/log/local_log.h"
 #include "storage/log/nats_log.h"
 #include "storage/meta/etcd_meta_store.h"
@@ -19,14 +20,11 @@ Status UnknownType(std::string_view section, const std::string& type, std::strin
                                  type + "' (expected " + std::string(known) + ")");
 }
 
-// Creates `dir` (and parents) so an embedded backend can start on a fresh data directory.
+// Creates `dir` (and parents) so an embedded backend can start on a fresh data directory;
+// durably, so a power cut cannot take the new directory away with what is acknowledged in it.
 Status EnsureDirectory(const std::filesystem::path& dir, std::string_view key) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    return Status::InvalidArgument("config key '" + std::string(key) + "': cannot create directory " +
-                                      dir.string() + ": " + ec.message());
-  }
+  Status created = CreateDirectoriesDurably(dir.string());
+  if (!created.ok()) return created.WithContext("config key '" + std::string(key) + "'");
   return Status::OK();
 }
 

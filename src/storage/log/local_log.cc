@@ -16,6 +16,7 @@
 
 #include "common/check.h"
 #include "common/crash_point.h"
+#include "common/durable_dir.h"
 #include "common/logging.h"
 #include "storage/log/wal_format.h"
 
@@ -403,7 +404,7 @@ Result<std::unique_ptr<LocalLog>> LocalLog::Open(std::string root, LocalLogOptio
   if (::stat(root.c_str(), &st) != 0) {
     if (errno != ENOENT) return ErrnoStatus("stat", root, errno);
     if (!options.create_if_missing) return Status::NotFound("LocalLog root " + root + " does not exist");
-    if (::mkdir(root.c_str(), 0755) != 0 && errno != EEXIST) return ErrnoStatus("create directory", root, errno);
+    TESSERA_RETURN_IF_ERROR(CreateDirectoriesDurably(root));  // a power cut must not take it away
   } else if (!S_ISDIR(st.st_mode)) {
     return Status::FailedPrecondition("LocalLog root " + root + " is not a directory");
   }

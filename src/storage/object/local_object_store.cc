@@ -13,6 +13,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/durable_dir.h"
 #include "common/logging.h"
 
 namespace tessera::storage {
@@ -210,8 +211,9 @@ Result<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(const fs::path&
   if (ec) return ErrorCodeStatus(ec, "stat", root);
   if (!exists) {
     if (!options.create_if_missing) return Status::NotFound("object store root " + root.string() + " does not exist");
-    fs::create_directories(root, ec);
-    if (ec) return ErrorCodeStatus(ec, "create", root);
+    // Durably: each new directory's entry is synced in its parent (a power cut must not
+    // take the store away under objects it acknowledged).
+    TESSERA_RETURN_IF_ERROR(CreateDirectoriesDurably(root.string()));
   } else if (!fs::is_directory(root, ec)) {
     return Status::FailedPrecondition("object store root " + root.string() + " is not a directory");
   }
