@@ -59,16 +59,27 @@ inline nlohmann::json MustCall(RestClient& client, const std::string& route, con
   return *r;
 }
 
-/// Every id in the collection (fewer than 16384), read with Strong consistency.
-inline std::vector<int64_t> AllIds(RestClient& client, const std::string& collection) {
-  std::vector<int64_t> ids;
+/// How many rows match `filter`, read with Strong consistency.
+inline size_t CountRows(RestClient& client, const std::string& collection, const std::string& filter) {
   auto r = MustCall(client, "entities/query",
-                    {{"collectionName", collection}, {"filter", "id >= 0"}, {"outputFields", {"id"}},
-                     {"limit", 16384}, {"consistencyLevel", "Strong"}});
-  if (r.contains("data")) {
+                    {{"collectionName", collection}, {"filter", filter}, {"outputFields", {"count(*)"}},
+                     {"consistencyLevel", "Strong"}});
+  return r["data"][0]["count(*)"].get<size_t>();
+}
+
+/// Every id (>= 0) in the collection, read with Strong consistency in windows of 10,000 ids
+/// (a query returns at most 16,384 rows), up to the last window with rows above it.
+inline std::vector<int64_t> AllIds(RestClient& client, const std::string& collection) {
+  constexpr int64_t kWindow = 10000;
+  std::vector<int64_t> ids;
+  for (int64_t lo = 0;; lo += kWindow) {
+    const std::string filter = "id >= " + std::to_string(lo) + " and id < " + std::to_string(lo + kWindow);
+    auto r = MustCall(client, "entities/query",
+                      {{"collectionName", collection}, {"filter", filter}, {"outputFields", {"id"}},
+                       {"limit", 16384}, {"consistencyLevel", "Strong"}});
+    if (r["data"].empty() && CountRows(client, collection, "id >= " + std::to_string(lo)) == 0) break;
     for (const auto& row : r["data"]) ids.push_back(row["id"].get<int64_t>());
   }
-  EXPECT_LT(ids.size(), 16384u) << "AllIds is for collections of fewer than 16384 rows";
   return ids;
 }
 
