@@ -1,5 +1,5 @@
-// Reliability test plan 2.3, lose un-fsynced data: the standalone runs with the power-cut
-// library preloaded (tests/harness/power_cut_preload.cc), which on command puts every file
+// Reliability test plan 2.3, lose un-fsynced data: the standalone runs with the fault file
+// layer preloaded (tests/harness/fault_fs_preload.cc), which on command puts every file
 // and directory entry under the data directory back to its last fsynced state and kills
 // the process. kill -9 alone keeps the page cache, so only this shows that a write is
 // acknowledged after it is durable, not merely written. The library is tested first on a
@@ -37,17 +37,17 @@ std::string Content(const fs::path& path) {
   return s.str();
 }
 
-// The environment that preloads the library over `root`, triggered through `fifo`.
+// The environment that preloads the fault file layer over `root`, cut through `fifo`.
 std::map<std::string, std::string> PowerCutEnv(const std::string& root, const std::string& fifo) {
-  return {{"LD_PRELOAD", TESSERA_POWER_CUT_LIB},
-          {"TESSERA_POWER_CUT_ROOT", root},
-          {"TESSERA_POWER_CUT_TRIGGER", fifo}};
+  return {{"LD_PRELOAD", TESSERA_FAULT_FS_LIB},
+          {"TESSERA_FAULT_FS_ROOT", root},
+          {"TESSERA_FAULT_FS_CUT_TRIGGER", fifo}};
 }
 
 // Writes the trigger byte: the process holding the library cuts its power.
 void CutPower(const std::string& fifo) {
   const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
-  ASSERT_GE(fd, 0) << "no power-cut library is reading " << fifo;
+  ASSERT_GE(fd, 0) << "no fault file layer is reading " << fifo;
   ASSERT_EQ(::write(fd, "x", 1), 1);
   ::close(fd);
 }
@@ -65,7 +65,7 @@ std::unique_ptr<ChildProcess> StartProbe(const ScratchDir& dir) {
   const std::string fifo = dir.Sub("trigger");
   EXPECT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   fs::create_directories(dir.Sub("root"));
-  auto probe = ChildProcess::Start({TESSERA_POWER_CUT_PROBE, dir.Sub("root")}, PowerCutEnv(dir.Sub("root"), fifo),
+  auto probe = ChildProcess::Start({TESSERA_FAULT_FS_PROBE, dir.Sub("root")}, PowerCutEnv(dir.Sub("root"), fifo),
                                    dir.Sub("probe.log"));
   EXPECT_TRUE(probe.ok()) << probe.status().ToString();
   if (!probe.ok()) return nullptr;
@@ -81,7 +81,7 @@ std::unique_ptr<ChildProcess> StartProbe(const ScratchDir& dir) {
 }
 
 TEST(PowerCutTest, TheLibraryKeepsExactlyWhatWasSynced) {
-  ScratchDir dir("tessera_power_cut_probe");
+  ScratchDir dir("tessera_fault_fs_probe");
   auto probe = StartProbe(dir);
   ASSERT_NE(probe, nullptr);
   CutPower(dir.Sub("trigger"));
@@ -103,7 +103,7 @@ TEST(PowerCutTest, TheLibraryKeepsExactlyWhatWasSynced) {
 // The control: the same changes survive a plain kill -9 (the page cache outlives the
 // process), so what the cut removed above is the cut's doing.
 TEST(PowerCutTest, APlainKillKeepsUnsyncedChanges) {
-  ScratchDir dir("tessera_power_cut_control");
+  ScratchDir dir("tessera_fault_fs_control");
   auto probe = StartProbe(dir);
   ASSERT_NE(probe, nullptr);
   probe->Kill();
@@ -123,7 +123,7 @@ TEST(PowerCutTest, APlainKillKeepsUnsyncedChanges) {
 // restart (under the library again) and a Strong read checked against what was
 // acknowledged. Segments seal, flush and get indexed between the cuts (FastSealEnv).
 TEST(PowerCutTest, AcknowledgedWritesSurviveAPowerCutUnderLoad) {
-  ScratchDir dir("tessera_power_cut");
+  ScratchDir dir("tessera_fault_fs");
   const std::string fifo = dir.Sub("trigger");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   auto env = FastSealEnv();

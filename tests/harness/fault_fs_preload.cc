@@ -1,27 +1,32 @@
-// An LD_PRELOAD library that simulates a power cut (reliability test plan 2.3, "lose
-// un-fsynced data"): on command it puts every file and directory under a root back into the
-// state a disk could be left in by losing power, then kills the process with SIGKILL.
+// An LD_PRELOAD fault file layer for the standalone's data directory (reliability test
+// plan 2.3 "lose un-fsynced data" and 2.6 "slow disk").
 //
-// Environment (the library does nothing unless both are set):
-//   TESSERA_POWER_CUT_ROOT     the directory whose files are tracked (the data directory)
-//   TESSERA_POWER_CUT_TRIGGER  a FIFO; one byte written to it cuts the power
+// Environment (the library does nothing unless TESSERA_FAULT_FS_ROOT is set):
+//   TESSERA_FAULT_FS_ROOT         the directory whose files are tracked (the data directory)
+//   TESSERA_FAULT_FS_CUT_TRIGGER  a FIFO; one byte written to it cuts the power
+//   TESSERA_FAULT_FS_SYNC_DELAY   milliseconds every fsync/fdatasync of a file or directory
+//                                 under the root takes in addition (a slow disk)
 //
-// The model is the harshest one a POSIX file system allows:
+// A power cut puts every file and directory under the root back into a state a disk could
+// be left in by losing power, then kills the process with SIGKILL. The model is the
+// harshest one POSIX allows:
 //   - a file's content is what it was at its last successful fsync/fdatasync (content
 //     that existed before the process first opened it counts as synced);
 //   - a file created, renamed or unlinked, and a directory made, since the last fsync of
 //     the directory holding the (new) name is put back: the file or directory disappears,
 //     the rename is undone (a file it replaced comes back), the unlinked file comes back.
 // Removals the library does not see (rmdir, unlinkat, glibc-internal calls) stay done,
-// which is one of the states a real disk could be in too. Files opened with openat relative
-// to a directory descriptor, and the root's own directory entry, are not tracked. Writes through mmap are not
-// seen (SQLite's -shm index, which SQLite rebuilds from the WAL after a crash).
+// which is one of the states a real disk could be in too. Files opened with openat
+// relative to a directory descriptor, and the root's own directory entry, are not tracked.
+// Writes through mmap are not seen (SQLite's -shm index, which SQLite rebuilds from the WAL
+// after a crash).
 //
 // Every intercepted call runs under one mutex, so the cut sees no write half recorded; the
 // process is stopped (SIGSTOP, from a forked child) while its files are put back. The cut
 // writes "power-cut: ..." to stderr before the SIGKILL, so a test can tell a cut from any
 // other death. copy_file_range on a tracked file fails with ENOSYS (callers fall back to
-// write, which is tracked).
+// write, which is tracked). The sync delay is slept before the lock is taken, so a slow
+// sync holds up only its caller, as on a real disk.
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -32,6 +37,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -130,6 +136,7 @@ struct State {
   std::map<int, FdEntry> fds;
   std::vector<DirOp> ops;
   int backups = 0;
+  std::chrono::milliseconds sync_delay{0};
 };
 
 State* g_state = nullptr;            // null: pass everything through
@@ -361,12 +368,12 @@ void WaitForTrigger(std::string fifo) {
 }
 
 __attribute__((constructor)) void Init() {
-  const char* root = getenv("TESSERA_POWER_CUT_ROOT");
-  const char* trigger = getenv("TESSERA_POWER_CUT_TRIGGER");
-  if (root == nullptr || trigger == nullptr) return;
+  const char* root = getenv("TESSERA_FAULT_FS_ROOT");
+  if (root == nullptr) return;
   auto* state = new State();
   state->root = Absolute(root) + "/";
-  std::thread(WaitForTrigger, std::string(trigger)).detach();
+  if (const char* delay = getenv("TESSERA_FAULT_FS_SYNC_DELAY")) state->sync_delay = std::chrono::milliseconds(atoi(delay));
+  if (const char* trigger = getenv("TESSERA_FAULT_FS_CUT_TRIGGER")) std::thread(WaitForTrigger, std::string(trigger)).detach();
   g_state = state;
 }
 
@@ -455,6 +462,14 @@ int ftruncate(int fd, off_t length) { return TrackedTruncate(R().ftruncate, fd, 
 int ftruncate64(int fd, off_t length) { return TrackedTruncate(R().ftruncate64, fd, length); }
 
 static int TrackedSync(SyncFn real, int fd) {
+  if (g_state != nullptr && g_state->sync_delay.count() > 0 && !t_inside) {
+    bool tracked;
+    {
+      std::lock_guard lock(g_state->mu);
+      tracked = g_state->fds.contains(fd);
+    }
+    if (tracked) std::this_thread::sleep_for(g_state->sync_delay);
+  }
   Guard guard;
   const int rc = real(fd);
   if (!guard.active() || rc != 0) return rc;

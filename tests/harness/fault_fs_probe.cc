@@ -1,4 +1,4 @@
-// A process for testing the power-cut library itself (power_cut_preload.cc): in directory
+// A process for testing the fault file layer's power cut (fault_fs_preload.cc): in directory
 // argv[1]/a it makes one file-system change of each kind the library models, some made
 // durable and some not, then one fully durable change in argv[1]/b, prints "ready", and
 // sleeps until killed.
@@ -20,7 +20,7 @@ std::string g_dir;  // argv[1]/a
 
 void Check(bool ok, const char* what) {
   if (ok) return;
-  fprintf(stderr, "power_cut_probe: %s failed: %s\n", what, strerror(errno));
+  fprintf(stderr, "fault_fs_probe: %s failed: %s\n", what, strerror(errno));
   exit(2);
 }
 
@@ -53,7 +53,7 @@ void Durable(const char* name, const char* text) {
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    fprintf(stderr, "usage: power_cut_probe DIR\n");
+    fprintf(stderr, "usage: fault_fs_probe DIR\n");
     return 2;
   }
   const std::string root = argv[1];
