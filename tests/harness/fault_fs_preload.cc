@@ -6,6 +6,9 @@
 //   TESSERA_FAULT_FS_CUT_TRIGGER  a FIFO; one byte written to it cuts the power
 //   TESSERA_FAULT_FS_SYNC_DELAY   milliseconds every fsync/fdatasync of a file or directory
 //                                 under the root takes in addition (a slow disk)
+//   TESSERA_FAULT_FS_CUT_ON_SELF_KILL=1
+//                                 a process that SIGKILLs itself (a crash point,
+//                                 common/crash_point.h) cuts the power instead
 //
 // A power cut puts every file and directory under the root back into a state a disk could
 // be left in by losing power, then kills the process with SIGKILL. The model is the
@@ -72,6 +75,7 @@ using RenameFn = int (*)(const char*, const char*);
 using UnlinkFn = int (*)(const char*);
 using MkdirFn = int (*)(const char*, mode_t);
 using CopyFn = ssize_t (*)(int, loff_t*, int, loff_t*, size_t, unsigned int);
+using KillFn = int (*)(pid_t, int);
 
 struct Real {
   OpenFn open = Next<OpenFn>("open");
@@ -90,6 +94,7 @@ struct Real {
   UnlinkFn unlink = Next<UnlinkFn>("unlink");
   MkdirFn mkdir = Next<MkdirFn>("mkdir");
   CopyFn copy_file_range = Next<CopyFn>("copy_file_range");
+  KillFn kill = Next<KillFn>("kill");
 };
 
 const Real& R() {
@@ -137,6 +142,7 @@ struct State {
   std::vector<DirOp> ops;
   int backups = 0;
   std::chrono::milliseconds sync_delay{0};
+  bool cut_on_self_kill = false;
 };
 
 State* g_state = nullptr;            // null: pass everything through
@@ -338,17 +344,17 @@ void WaitUntilStopped(pid_t pid) {
   const pid_t process = getpid();
   const pid_t child = fork();
   if (child == 0) {
-    kill(process, SIGSTOP);
+    R().kill(process, SIGSTOP);
     WaitUntilStopped(process);
     const std::string line = Revert();
     R().write(STDERR_FILENO, line.data(), line.size());
-    kill(process, SIGKILL);
+    R().kill(process, SIGKILL);
     _exit(0);
   }
   if (child < 0) {  // no child: revert in place, racing the other threads
     const std::string line = Revert();
     R().write(STDERR_FILENO, line.data(), line.size());
-    kill(process, SIGKILL);
+    R().kill(process, SIGKILL);
   }
   for (;;) pause();
 }
@@ -374,6 +380,7 @@ __attribute__((constructor)) void Init() {
   state->root = Absolute(root) + "/";
   if (const char* delay = getenv("TESSERA_FAULT_FS_SYNC_DELAY")) state->sync_delay = std::chrono::milliseconds(atoi(delay));
   if (const char* trigger = getenv("TESSERA_FAULT_FS_CUT_TRIGGER")) std::thread(WaitForTrigger, std::string(trigger)).detach();
+  if (const char* on_kill = getenv("TESSERA_FAULT_FS_CUT_ON_SELF_KILL")) state->cut_on_self_kill = std::string(on_kill) == "1";
   g_state = state;
 }
 
@@ -530,6 +537,11 @@ int mkdir(const char* path, mode_t mode) {
   const std::string abs = Absolute(path);
   if (UnderRoot(Parent(abs))) g_state->ops.push_back({DirOp::kMkdir, Parent(abs), abs, {}, {}, 0});
   return rc;
+}
+
+int kill(pid_t pid, int sig) {
+  if (g_state != nullptr && g_state->cut_on_self_kill && !t_inside && sig == SIGKILL && pid == getpid()) CutPower();
+  return R().kill(pid, sig);
 }
 
 ssize_t copy_file_range(int in, loff_t* in_offset, int out, loff_t* out_offset, size_t length, unsigned int flags) {
