@@ -9,35 +9,16 @@
 #include <filesystem>
 #include <vector>
 
+#include "common/errno_status.h"
+
 namespace tessera {
-namespace {
-
-Status ErrnoStatus(const char* what, const std::string& path, int err) {
-  const std::string msg = std::string(what) + " " + path + ": " + std::strerror(err);
-  switch (err) {
-    case ENOSPC:
-    case EDQUOT:
-      return Status::ResourceExhausted(msg);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return Status::PermissionDenied(msg);
-    case ENOTDIR:
-      return Status::FailedPrecondition(msg);
-    default:
-      return Status::Unavailable(msg);
-  }
-}
-
-}  // namespace
-
 Status SyncDirectory(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus("open directory", path, errno);
+  if (fd < 0) return ErrnoStatus(errno, "open directory", path);
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
-  return rc == 0 ? Status::OK() : ErrnoStatus("fsync directory", path, err);
+  return rc == 0 ? Status::OK() : ErrnoStatus(err, "fsync directory", path);
 }
 
 Status CreateDirectoriesDurably(const std::string& path) {
@@ -53,14 +34,15 @@ Status CreateDirectoriesDurably(const std::string& path) {
       if (!S_ISDIR(st.st_mode)) return Status::FailedPrecondition(d.string() + " exists and is not a directory");
       break;
     }
-    if (errno != ENOENT) return ErrnoStatus("stat", d.string(), errno);
+    if (errno == ENOTDIR) return Status::FailedPrecondition("a parent of " + d.string() + " is not a directory");
+    if (errno != ENOENT) return ErrnoStatus(errno, "stat", d.string());
     missing.push_back(d);
     if (d == d.root_path()) break;
   }
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
     if (::mkdir(it->c_str(), 0755) != 0) {
       if (errno == EEXIST) continue;  // made by someone else meanwhile; its creator syncs it
-      return ErrnoStatus("create directory", it->string(), errno);
+      return ErrnoStatus(errno, "create directory", it->string());
     }
     TESSERA_RETURN_IF_ERROR(SyncDirectory(it->parent_path().string()));
   }

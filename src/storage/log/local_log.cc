@@ -17,6 +17,7 @@
 #include "common/check.h"
 #include "common/crash_point.h"
 #include "common/durable_dir.h"
+#include "common/errno_status.h"
 #include "common/logging.h"
 #include "storage/log/wal_format.h"
 
@@ -25,23 +26,6 @@ namespace tessera::storage {
 namespace {
 
 constexpr size_t kReadChunk = 1 << 20;
-
-Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
-  std::string msg = std::string(what) + " " + path + ": " + std::strerror(err);
-  switch (err) {
-    case ENOSPC:
-    case EDQUOT:
-      return Status::ResourceExhausted(msg);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return Status::PermissionDenied(msg);
-    case ENOENT:
-      return Status::NotFound(msg);
-    default:
-      return Status::Internal(msg);
-  }
-}
 
 /// Owns a file descriptor. Move-only.
 class Fd {
@@ -73,7 +57,7 @@ Status PWriteAll(int fd, std::string_view data, uint64_t offset, const std::stri
     const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus("write", path, errno);
+      return ErrnoStatus(errno, "write", path);
     }
     data.remove_prefix(static_cast<size_t>(n));
     offset += static_cast<uint64_t>(n);
@@ -89,7 +73,7 @@ Status PReadUpTo(int fd, uint64_t offset, size_t size, std::string* out, const s
     const ssize_t n = ::pread(fd, out->data() + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus("read", path, errno);
+      return ErrnoStatus(errno, "read", path);
     }
     if (n == 0) break;
     done += static_cast<size_t>(n);
@@ -100,22 +84,15 @@ Status PReadUpTo(int fd, uint64_t offset, size_t size, std::string* out, const s
 
 Status ReadWholeFile(const std::string& path, std::string* out) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus("open", path, errno);
+  if (!fd.valid()) return ErrnoStatus(errno, "open", path);
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("stat", path, errno);
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, "stat", path);
   return PReadUpTo(fd.get(), 0, static_cast<size_t>(st.st_size), out, path);
-}
-
-Status SyncDir(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus("open directory", path, errno);
-  if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync directory", path, errno);
-  return Status::OK();
 }
 
 Status ListDir(const std::string& path, std::vector<std::pair<std::string, bool>>* entries) {
   DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) return ErrnoStatus("list", path, errno);
+  if (dir == nullptr) return ErrnoStatus(errno, "list", path);
   while (const dirent* e = ::readdir(dir)) {
     const std::string name = e->d_name;
     if (name == "." || name == "..") continue;
@@ -276,7 +253,7 @@ Status LocalLog::LocalSubscription::OpenSegment(const Channel::Segment& segment)
       return Status::OutOfRange("channel " + channel_->name + ": segment " + segment.path +
                                 " was truncated away before it could be read");
     }
-    return ErrnoStatus("open", segment.path, errno);
+    return ErrnoStatus(errno, "open", segment.path);
   }
   have_segment_ = true;
   seg_base_ = segment.base;
@@ -402,7 +379,7 @@ Result<std::unique_ptr<LocalLog>> LocalLog::Open(std::string root, LocalLogOptio
   }
   struct stat st {};
   if (::stat(root.c_str(), &st) != 0) {
-    if (errno != ENOENT) return ErrnoStatus("stat", root, errno);
+    if (errno != ENOENT) return ErrnoStatus(errno, "stat", root);
     if (!options.create_if_missing) return Status::NotFound("LocalLog root " + root + " does not exist");
     TESSERA_RETURN_IF_ERROR(CreateDirectoriesDurably(root));  // a power cut must not take it away
   } else if (!S_ISDIR(st.st_mode)) {
@@ -410,14 +387,14 @@ Result<std::unique_ptr<LocalLog>> LocalLog::Open(std::string root, LocalLogOptio
   }
   const std::string lock_path = root + "/LOCK";
   const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd < 0) return ErrnoStatus("open", lock_path, errno);
+  if (lock_fd < 0) return ErrnoStatus(errno, "open", lock_path);
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(lock_fd);
     if (err == EWOULDBLOCK) {
       return Status::FailedPrecondition("LocalLog " + root + " is already open (" + lock_path + " is locked)");
     }
-    return ErrnoStatus("lock", lock_path, err);
+    return ErrnoStatus(err, "lock", lock_path);
   }
   return std::unique_ptr<LocalLog>(new LocalLog(std::move(root), options, lock_fd));
 }
@@ -428,9 +405,9 @@ Result<std::shared_ptr<LocalLog::Channel>> LocalLog::GetChannel(std::string_view
   if (auto it = channels_.find(name); it != channels_.end()) return it->second;
   const std::string dir = root_ + "/" + std::string(name);
   if (::mkdir(dir.c_str(), 0755) == 0) {
-    TESSERA_RETURN_IF_ERROR(SyncDir(root_));
+    TESSERA_RETURN_IF_ERROR(SyncDirectory(root_));
   } else if (errno != EEXIST) {
-    return ErrnoStatus("create directory", dir, errno);
+    return ErrnoStatus(errno, "create directory", dir);
   }
   auto channel = std::make_shared<Channel>(std::string(name), dir, options_.idempotency_window);
   TESSERA_RETURN_IF_ERROR(RecoverChannel(*channel));
@@ -448,7 +425,7 @@ Status LocalLog::RecoverChannel(Channel& ch) {
       // A segment whose creation did not finish (it is renamed into place only once its
       // header is synced); it holds no records.
       const std::string path = ch.dir + "/" + file;
-      if (::unlink(path.c_str()) != 0) return ErrnoStatus("remove", path, errno);
+      if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, "remove", path);
     } else if (!is_dir && wal::ParseSegmentFileName(file, &base)) {
       bases.push_back(base);
     }
@@ -549,10 +526,10 @@ Status LocalLog::RecoverChannel(Channel& ch) {
       continue;
     }
     Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd.valid()) return ErrnoStatus("open", path, errno);
+    if (!fd.valid()) return ErrnoStatus(errno, "open", path);
     if (torn || good_end != data.size()) {
-      if (::ftruncate(fd.get(), static_cast<off_t>(good_end)) != 0) return ErrnoStatus("truncate", path, errno);
-      if (::fdatasync(fd.get()) != 0) return ErrnoStatus("fdatasync", path, errno);
+      if (::ftruncate(fd.get(), static_cast<off_t>(good_end)) != 0) return ErrnoStatus(errno, "truncate", path);
+      if (::fdatasync(fd.get()) != 0) return ErrnoStatus(errno, "fdatasync", path);
       syncs_.fetch_add(1);
     }
     ch.segments.push_back({base, path, good_end});
@@ -570,16 +547,16 @@ Status LocalLog::RollSegment(Channel& ch) {
   const std::string path = ch.dir + "/" + wal::SegmentFileName(base);
   const std::string tmp = path + ".tmp";
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) return ErrnoStatus("create", tmp, errno);
+  if (!fd.valid()) return ErrnoStatus(errno, "create", tmp);
   Status created = PWriteAll(fd.get(), wal::EncodeSegmentHeader(base), 0, tmp);
-  if (created.ok() && ::fdatasync(fd.get()) != 0) created = ErrnoStatus("fdatasync", tmp, errno);
+  if (created.ok() && ::fdatasync(fd.get()) != 0) created = ErrnoStatus(errno, "fdatasync", tmp);
   if (created.ok()) syncs_.fetch_add(1);
-  if (created.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) created = ErrnoStatus("rename", tmp, errno);
+  if (created.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) created = ErrnoStatus(errno, "rename", tmp);
   if (!created.ok()) {
     ::unlink(tmp.c_str());  // holds no records; recovery would remove it too
     return created;
   }
-  TESSERA_RETURN_IF_ERROR(SyncDir(ch.dir));
+  TESSERA_RETURN_IF_ERROR(SyncDirectory(ch.dir));
   ch.rolled.push_back({Channel::Segment{base, path, wal::kSegmentHeaderSize}, ch.active_bytes});
   ch.active_fd = std::move(fd);
   ch.active_path = path;
@@ -612,7 +589,7 @@ Status LocalLog::WriteGroupFrames(Channel& ch, const std::vector<Writer*>& group
     const std::string& path = ch.active_path;
     TESSERA_RETURN_IF_ERROR(PWriteAll(ch.active_fd.get(), buf, ch.active_bytes, path));
     crash_point::Reach(crash_point::Site::kWalAfterWriteBeforeSync);
-    if (::fdatasync(ch.active_fd.get()) != 0) return ErrnoStatus("fdatasync", path, errno);
+    if (::fdatasync(ch.active_fd.get()) != 0) return ErrnoStatus(errno, "fdatasync", path);
     syncs_.fetch_add(1);
     ch.active_bytes += buf.size();
     buf.clear();
@@ -670,25 +647,25 @@ Status LocalLog::WriteGroupFrames(Channel& ch, const std::vector<Writer*>& group
 Status LocalLog::UndoGroup(Channel& ch, uint64_t next_offset, uint64_t active_bytes, const std::string& active_path) {
   if (ch.active_path != active_path) {
     Fd fd(::open(active_path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd.valid()) return ErrnoStatus("open", active_path, errno);
+    if (!fd.valid()) return ErrnoStatus(errno, "open", active_path);
     ch.active_fd = std::move(fd);
     ch.active_path = active_path;
   }
   // Newest first, so a crash part-way leaves a contiguous run of segments.
   for (auto it = ch.rolled.rbegin(); it != ch.rolled.rend(); ++it) {
     if (::unlink(it->segment.path.c_str()) != 0 && errno != ENOENT) {
-      return ErrnoStatus("remove", it->segment.path, errno);
+      return ErrnoStatus(errno, "remove", it->segment.path);
     }
   }
-  if (!ch.rolled.empty()) TESSERA_RETURN_IF_ERROR(SyncDir(ch.dir));
+  if (!ch.rolled.empty()) TESSERA_RETURN_IF_ERROR(SyncDirectory(ch.dir));
   ch.rolled.clear();
   // Whatever part of the group reached the file goes: its complete frames carry the offsets
   // the next group reuses, and would read back as records after a restart. Shrinking a file
   // needs no free space.
   if (::ftruncate(ch.active_fd.get(), static_cast<off_t>(active_bytes)) != 0) {
-    return ErrnoStatus("truncate", active_path, errno);
+    return ErrnoStatus(errno, "truncate", active_path);
   }
-  if (::fdatasync(ch.active_fd.get()) != 0) return ErrnoStatus("fdatasync", active_path, errno);
+  if (::fdatasync(ch.active_fd.get()) != 0) return ErrnoStatus(errno, "fdatasync", active_path);
   syncs_.fetch_add(1);
   ch.active_bytes = active_bytes;
   ch.next_offset = next_offset;
@@ -812,8 +789,8 @@ Status LocalLog::Truncate(std::string_view channel, uint64_t before_offset) {
   // Oldest first, each removal made durable before the next, so a crash part-way always
   // leaves a contiguous run of segments (a gap would read as DataLoss on recovery).
   for (const std::string& path : doomed) {
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove", path, errno);
-    TESSERA_RETURN_IF_ERROR(SyncDir(ch->dir));
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "remove", path);
+    TESSERA_RETURN_IF_ERROR(SyncDirectory(ch->dir));
   }
   return Status::OK();
 }
