@@ -39,6 +39,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -335,6 +336,22 @@ void WaitUntilStopped(pid_t pid) {
   }
 }
 
+// In the forked child: closes every descriptor but stderr and the library's own, so that
+// flock()s and listening sockets it inherited are released when the process dies, not
+// when this child exits (a restart could otherwise find them still held).
+void CloseInheritedFds() {
+  std::vector<int> keep = {STDERR_FILENO};
+  for (const auto& [key, f] : g_state->files) keep.push_back(f->fd);
+  std::vector<int> open_fds;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd", ec)) {
+    open_fds.push_back(atoi(entry.path().filename().c_str()));
+  }
+  for (int fd : open_fds) {
+    if (std::find(keep.begin(), keep.end(), fd) == keep.end()) R().close(fd);
+  }
+}
+
 // Cuts the power. The other threads must not run while files change under them (a reader
 // of a mapped file that shrinks gets SIGBUS), so a forked child stops the whole process,
 // reverts the files, writes the log line and kills the process; nothing of it runs again.
@@ -344,6 +361,7 @@ void WaitUntilStopped(pid_t pid) {
   const pid_t process = getpid();
   const pid_t child = fork();
   if (child == 0) {
+    CloseInheritedFds();  // the process's locks and listening sockets must die with it
     R().kill(process, SIGSTOP);
     WaitUntilStopped(process);
     const std::string line = Revert();

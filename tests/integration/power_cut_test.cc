@@ -160,7 +160,8 @@ TEST(PowerCutTest, AcknowledgedWritesSurviveAPowerCutUnderLoad) {
     stop = true;
     for (auto& t : writers) t.join();
     if (HasFailure()) return;
-    ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+    const Status restarted = (*server)->Restart();
+    ASSERT_TRUE(restarted.ok()) << restarted.ToString();
     RestClient client("127.0.0.1", (*server)->port());
     auto state = MustCall(client, "collections/get_load_state", {{"collectionName", "power"}});
     ASSERT_EQ(state["data"]["loadState"], "LoadStateLoaded") << state.dump();
@@ -207,7 +208,8 @@ TEST(PowerCutTest, PowerCutsDuringRecoveryConverge) {
     ASSERT_TRUE((*server)->RestartWithoutWaiting().ok());
     std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 600));  // mid-recovery, mostly
   }
-  ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+  const Status restarted = (*server)->Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
   RestClient client("127.0.0.1", (*server)->port());
   auto state = MustCall(client, "collections/get_load_state", {{"collectionName", "loop"}});
   ASSERT_EQ(state["data"]["loadState"], "LoadStateLoaded") << state.dump();
