@@ -94,22 +94,29 @@ TEST_P(CrashPointsTest, EverySiteRecoversWithNothingAcknowledgedLost) {
       SCOPED_TRACE("TESSERA_CRASHPOINT=" + crash);
       (*server)->Kill();
       (*server)->env()["TESSERA_CRASHPOINT"] = crash;
-      ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+      // Recovery can reach the site too (it resumes a pending index build, a compaction's
+      // handoff, a GC pass): then the start-up itself is this round's crash.
+      const Status restarted = (*server)->Restart();
+      const bool crashed_in_recovery =
+          !restarted.ok() && restarted.message().find("crash point " + std::string(site) + " hit") != std::string::npos;
+      ASSERT_TRUE(restarted.ok() || crashed_in_recovery) << restarted.ToString();
 
-      std::atomic<bool> stop{false};
-      std::vector<std::thread> threads;
-      for (int w = 0; w < 2; ++w) {
-        threads.emplace_back(RunWriter, (*server)->port(), "points", w, 10, std::chrono::milliseconds(50), &next_id,
-                             &stop, &ledger);
-      }
-      threads.emplace_back(RunChurn, (*server)->port(), &stop, &scratch_seq);
       const auto started = Clock::now();
-      const auto deadline = started + std::chrono::seconds(60);
-      while ((*server)->process().running() && Clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (!crashed_in_recovery) {
+        std::atomic<bool> stop{false};
+        std::vector<std::thread> threads;
+        for (int w = 0; w < 2; ++w) {
+          threads.emplace_back(RunWriter, (*server)->port(), "points", w, 10, std::chrono::milliseconds(50), &next_id,
+                               &stop, &ledger);
+        }
+        threads.emplace_back(RunChurn, (*server)->port(), &stop, &scratch_seq);
+        const auto deadline = started + std::chrono::seconds(60);
+        while ((*server)->process().running() && Clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        stop = true;
+        for (auto& t : threads) t.join();
       }
-      stop = true;
-      for (auto& t : threads) t.join();
       auto exit_code = (*server)->process().Wait(std::chrono::seconds(5));
       ASSERT_TRUE(exit_code.ok()) << "the crash point was never reached in 60 s\n" << (*server)->LogTail();
       ASSERT_EQ(*exit_code, 128 + SIGKILL) << (*server)->LogTail();
@@ -119,11 +126,12 @@ TEST_P(CrashPointsTest, EverySiteRecoversWithNothingAcknowledgedLost) {
         ASSERT_NE((*server)->LogTail().find("power-cut: restored"), std::string::npos)
             << "the crash point did not cut the power\n" << (*server)->LogTail();
       }
-      std::printf("crash point %s reached after %.1f s of load\n", crash.c_str(),
+      std::printf("crash point %s reached %s %.1f s of load\n", crash.c_str(),
+                  crashed_in_recovery ? "during recovery, after" : "after",
                   std::chrono::duration<double>(Clock::now() - started).count());
 
       (*server)->env().erase("TESSERA_CRASHPOINT");
-      ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+      ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
       RestClient client("127.0.0.1", (*server)->port());
       auto state = MustCall(client, "collections/get_load_state", {{"collectionName", "points"}});
       ASSERT_EQ(state["data"]["loadState"], "LoadStateLoaded") << state.dump();

@@ -48,7 +48,7 @@ TEST(CrashRecoveryTest, KillNineUnderLoadLosesNothingAcknowledged) {
     (*server)->Kill();
     stop = true;
     for (auto& t : writers) t.join();
-    ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+    ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
     RestClient client("127.0.0.1", (*server)->port());
     auto state = MustCall(client, "collections/get_load_state", {{"collectionName", "crash"}});
     ASSERT_EQ(state["data"]["loadState"], "LoadStateLoaded") << state.dump();
@@ -82,7 +82,7 @@ TEST(CrashRecoveryTest, BuiltIndexesAreLoadedNotRebuiltAfterKill) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   (*server)->Kill();
-  ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+  ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
   RestClient after("127.0.0.1", (*server)->port());
   auto s = MustCall(after, "entities/search",
                     {{"collectionName", "idx"}, {"data", {RowVector(42)}}, {"limit", 1},
@@ -120,7 +120,7 @@ TEST(CrashRecoveryTest, CrashLoopDuringRecoveryConverges) {
     if (!metrics.ok()) return std::nullopt;
     return MetricValue(metrics->body, "tessera_coord_segments{state=\"flushed\"}");
   };
-  ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+  ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
   const std::optional<double> before = segments();
   ASSERT_TRUE(before.has_value() && *before > 0) << "no flushed segment to recover";
 
@@ -129,7 +129,7 @@ TEST(CrashRecoveryTest, CrashLoopDuringRecoveryConverges) {
     ASSERT_TRUE((*server)->RestartWithoutWaiting().ok());
     std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 400));  // mid-recovery, mostly
   }
-  ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+  ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
   RestClient client("127.0.0.1", (*server)->port());
   auto state = MustCall(client, "collections/get_load_state", {{"collectionName", "loop"}});
   ASSERT_EQ(state["data"]["loadState"], "LoadStateLoaded") << state.dump();

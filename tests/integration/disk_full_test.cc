@@ -95,13 +95,13 @@ TEST(DiskFullTest, WritesAreRefusedWhileFullAndResumeOnceSpaceIsFreed) {
       << (*server)->LogTail();
 
   std::filesystem::remove(ballast);
-  ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+  ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
   EXPECT_EQ(IdSet(client, "full"), acked);
   for (int i = 0; i < 5; ++i) ASSERT_EQ(insert(50)["code"], 0) << "writes did not resume once space was freed";
   MustCall(client, "collections/flush", {{"collectionName", "full"}});
   EXPECT_EQ(IdSet(client, "full"), acked);
 
-  ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+  ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
   RestClient after("127.0.0.1", (*server)->port());
   EXPECT_EQ(IdSet(after, "full"), acked) << (*server)->LogTail();
   auto r = after.Call("entities/insert", {{"collectionName", "full"}, {"data", RowsFrom(next_id, 10)}});

@@ -85,7 +85,7 @@ TEST(FsyncFailureTest, FailedWalSyncStopsWritesFailsHealthAndRestartRecovers) {
   EXPECT_NE(health->body.find("needs a restart"), std::string::npos) << health->body;
   EXPECT_NE(health->body.find("fdatasync"), std::string::npos) << health->body;
 
-  ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+  ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
   RestClient restarted("127.0.0.1", (*server)->port());
   health = restarted.Send("GET", "/healthz", "");
   ASSERT_TRUE(health.ok()) << health.status().ToString();
@@ -136,7 +136,7 @@ TEST(FsyncFailureTest, RandomSyncFailuresUnderLoadLoseNothingAcknowledged) {
   for (auto& t : writers) t.join();
   EXPECT_TRUE((*server)->process().running()) << "the server died under sync failures: " << (*server)->LogTail();
 
-  ASSERT_TRUE((*server)->Restart().ok()) << (*server)->LogTail();
+  ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
   RestClient client("127.0.0.1", (*server)->port());
   CheckAgainstLedger(client, "chaos", ledger, "after the restart");
   EXPECT_GT(ledger.acked.size(), 100u) << "the load was too light to mean anything";
