@@ -8,7 +8,7 @@ CMAKE_ARGS ?=
 # Lets ccache reuse objects across checkouts in different directories (CI clones afresh).
 export CCACHE_BASEDIR := $(CURDIR)
 
-.PHONY: all deps configure build test test-sanitize run bench bench-engine bench-http clean
+.PHONY: all deps configure build test test-sanitize soak run bench bench-engine bench-http clean
 
 all: build
 
@@ -28,6 +28,13 @@ build: deps configure
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# Long fault runs, not part of CI (about 10 minutes): 60 rounds of power cuts under load
+# with compaction and GC, then the kill -9 and power-cut crash-site runs three times each.
+soak: build
+	cd $(BUILD_DIR) && TESSERA_TEST_ROUNDS=60 ctest --output-on-failure --timeout 1800 \
+	  -R 'PowerCutTest.AcknowledgedWritesSurviveAPowerCutUnderLoad'
+	cd $(BUILD_DIR) && ctest --output-on-failure --timeout 900 --repeat until-fail:3 -R 'CrashPointsTest'
 
 # The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer (CI runs this too).
 # Warnings are not errors here: GCC 12 reports false -Wmaybe-uninitialized inside the
