@@ -29,7 +29,7 @@ build: deps configure
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
-# Long fault runs, not part of CI (about 10 minutes): 60 rounds of power cuts under load
+# Long fault runs, not part of CI (about 5 minutes): 60 rounds of power cuts under load
 # with compaction and GC, then the kill -9 and power-cut crash-site runs three times each.
 soak: build
 	cd $(BUILD_DIR) && TESSERA_TEST_ROUNDS=60 ctest --output-on-failure --timeout 1800 \
