@@ -42,7 +42,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -110,8 +109,8 @@ struct SavedRange {
   std::string bytes;
 };
 
-// One inode written since its last sync. `fd` is the library's own O_RDWR descriptor,
-// which reaches the inode whatever its names become.
+// An inode open for writing, or written and not synced since. `fd` is the library's own
+// O_RDWR descriptor, which reaches the inode whatever its names become.
 struct FileState {
   int fd = -1;
   off_t synced_size = 0;
@@ -396,9 +395,15 @@ __attribute__((constructor)) void Init() {
   if (root == nullptr) return;
   auto* state = new State();
   state->root = Absolute(root) + "/";
-  if (const char* delay = getenv("TESSERA_FAULT_FS_SYNC_DELAY")) state->sync_delay = std::chrono::milliseconds(atoi(delay));
-  if (const char* trigger = getenv("TESSERA_FAULT_FS_CUT_TRIGGER")) std::thread(WaitForTrigger, std::string(trigger)).detach();
-  if (const char* on_kill = getenv("TESSERA_FAULT_FS_CUT_ON_SELF_KILL")) state->cut_on_self_kill = std::string(on_kill) == "1";
+  if (const char* delay = getenv("TESSERA_FAULT_FS_SYNC_DELAY")) {
+    state->sync_delay = std::chrono::milliseconds(atoi(delay));
+  }
+  if (const char* on_kill = getenv("TESSERA_FAULT_FS_CUT_ON_SELF_KILL")) {
+    state->cut_on_self_kill = std::string(on_kill) == "1";
+  }
+  if (const char* trigger = getenv("TESSERA_FAULT_FS_CUT_TRIGGER")) {
+    std::thread(WaitForTrigger, std::string(trigger)).detach();
+  }
   g_state = state;
 }
 
