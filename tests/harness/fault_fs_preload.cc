@@ -401,10 +401,10 @@ __attribute__((constructor)) void Init() {
   if (const char* on_kill = getenv("TESSERA_FAULT_FS_CUT_ON_SELF_KILL")) {
     state->cut_on_self_kill = std::string(on_kill) == "1";
   }
+  g_state = state;  // before the trigger thread, which uses it
   if (const char* trigger = getenv("TESSERA_FAULT_FS_CUT_TRIGGER")) {
     std::thread(WaitForTrigger, std::string(trigger)).detach();
   }
-  g_state = state;
 }
 
 int Mode(int flags, va_list args) { return (flags & (O_CREAT | O_TMPFILE)) ? va_arg(args, int) : 0; }
