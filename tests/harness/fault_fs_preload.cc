@@ -429,13 +429,18 @@ int open64(const char* path, int flags, ...) {
   return TrackedOpen(path, flags, [&] { return R().open64(path, flags, mode); });
 }
 
+// A path relative to a directory descriptor is not tracked (see the top of the file).
+static int TrackedOpenat(OpenatFn real, int dirfd, const char* path, int flags, int mode) {
+  if (dirfd != AT_FDCWD && path[0] != '/') return real(dirfd, path, flags, mode);
+  return TrackedOpen(path, flags, [&] { return real(dirfd, path, flags, mode); });
+}
+
 int openat(int dirfd, const char* path, int flags, ...) {
   va_list args;
   va_start(args, flags);
   const int mode = Mode(flags, args);
   va_end(args);
-  if (dirfd != AT_FDCWD && path[0] != '/') return R().openat(dirfd, path, flags, mode);
-  return TrackedOpen(path, flags, [&] { return R().openat(dirfd, path, flags, mode); });
+  return TrackedOpenat(R().openat, dirfd, path, flags, mode);
 }
 
 int openat64(int dirfd, const char* path, int flags, ...) {
@@ -443,8 +448,7 @@ int openat64(int dirfd, const char* path, int flags, ...) {
   va_start(args, flags);
   const int mode = Mode(flags, args);
   va_end(args);
-  if (dirfd != AT_FDCWD && path[0] != '/') return R().openat64(dirfd, path, flags, mode);
-  return TrackedOpen(path, flags, [&] { return R().openat64(dirfd, path, flags, mode); });
+  return TrackedOpenat(R().openat64, dirfd, path, flags, mode);
 }
 
 int close(int fd) {

@@ -132,11 +132,9 @@ TEST_P(CrashPointsTest, EverySiteRecoversWithNothingAcknowledgedLost) {
 
       (*server)->env().erase("TESSERA_CRASHPOINT");
       ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
-      RestClient client("127.0.0.1", (*server)->port());
-      auto state = MustCall(client, "collections/get_load_state", {{"collectionName", "points"}});
-      ASSERT_EQ(state["data"]["loadState"], "LoadStateLoaded") << state.dump();
-      CheckAgainstLedger(client, "points", ledger, crash);
+      CheckRecovered(**server, "points", ledger, crash);
       if (HasFatalFailure()) return;
+      RestClient client("127.0.0.1", (*server)->port());
       // Scratch collections a crash left behind mid-churn are dropped here. In the drop round
       // there must be none: every earlier drop was acknowledged, and the one that died had
       // committed.

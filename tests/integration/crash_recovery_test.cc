@@ -28,40 +28,7 @@ TEST(CrashRecoveryTest, KillNineUnderLoadLosesNothingAcknowledged) {
     RestClient client("127.0.0.1", (*server)->port());
     MustCall(client, "collections/create", {{"collectionName", "crash"}, {"dimension", 8}, {"metricType", "L2"}});
   }
-  Ledger ledger;
-  std::atomic<int64_t> next_id{1};
-  std::mt19937 rng(12345);
-  constexpr int kRounds = 6;
-  for (int round = 0; round < kRounds; ++round) {
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> writers;
-    for (int w = 0; w < 4; ++w) {
-      writers.emplace_back(RunWriter, (*server)->port(), "crash", w, 20, std::chrono::milliseconds(0), &next_id, &stop,
-                           &ledger);
-    }
-    if (round == 2) {  // DDL just before a kill must survive too
-      RestClient client("127.0.0.1", (*server)->port());
-      MustCall(client, "collections/create",
-               {{"collectionName", "ddl_" + std::to_string(round)}, {"dimension", 4}});
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 1500));
-    (*server)->Kill();
-    stop = true;
-    for (auto& t : writers) t.join();
-    ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
-    RestClient client("127.0.0.1", (*server)->port());
-    auto state = MustCall(client, "collections/get_load_state", {{"collectionName", "crash"}});
-    ASSERT_EQ(state["data"]["loadState"], "LoadStateLoaded") << state.dump();
-    CheckAgainstLedger(client, "crash", ledger, "round " + std::to_string(round));
-    if (HasFatalFailure()) {
-      ADD_FAILURE() << (*server)->LogTail();
-      return;
-    }
-  }
-  RestClient client("127.0.0.1", (*server)->port());
-  auto has = MustCall(client, "collections/has", {{"collectionName", "ddl_2"}});
-  EXPECT_EQ(has["data"]["has"], true);
-  EXPECT_GT(ledger.acked.size(), 200u) << "the load was too light to mean anything";
+  RunCrashRounds(**server, "crash", 6, 12345, [&] { (*server)->Kill(); });
 }
 
 TEST(CrashRecoveryTest, BuiltIndexesAreLoadedNotRebuiltAfterKill) {
@@ -105,13 +72,7 @@ TEST(CrashRecoveryTest, CrashLoopDuringRecoveryConverges) {
   {
     RestClient client("127.0.0.1", (*server)->port());
     MustCall(client, "collections/create", {{"collectionName", "loop"}, {"dimension", 8}, {"metricType", "L2"}});
-    std::atomic<int64_t> next_id{1};
-    std::atomic<bool> stop{false};
-    std::thread writer(RunWriter, (*server)->port(), "loop", 0, 50, std::chrono::milliseconds(0), &next_id, &stop,
-                       &ledger);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    stop = true;
-    writer.join();
+    WriteFor((*server)->port(), "loop", std::chrono::milliseconds(1500), &ledger);
     MustCall(client, "collections/flush", {{"collectionName", "loop"}});
   }
   auto segments = [&]() -> std::optional<double> {
@@ -130,10 +91,7 @@ TEST(CrashRecoveryTest, CrashLoopDuringRecoveryConverges) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 400));  // mid-recovery, mostly
   }
   ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
-  RestClient client("127.0.0.1", (*server)->port());
-  auto state = MustCall(client, "collections/get_load_state", {{"collectionName", "loop"}});
-  ASSERT_EQ(state["data"]["loadState"], "LoadStateLoaded") << state.dump();
-  CheckAgainstLedger(client, "loop", ledger, "after 10 kills during recovery");
+  CheckRecovered(**server, "loop", ledger, "after 10 kills during recovery");
   EXPECT_EQ(segments(), before) << "the segment count changed across crash loops with no writes";
   EXPECT_GT(ledger.acked.size(), 100u);
 }

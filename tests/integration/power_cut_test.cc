@@ -88,7 +88,7 @@ std::unique_ptr<ChildProcess> StartProbe(const ScratchDir& dir) {
 }
 
 TEST(PowerCutTest, TheLibraryKeepsExactlyWhatWasSynced) {
-  ScratchDir dir("tessera_fault_fs_probe");
+  ScratchDir dir("tessera_power_cut_probe");
   auto probe = StartProbe(dir);
   ASSERT_NE(probe, nullptr);
   CutPower(dir.Sub("trigger"));
@@ -110,7 +110,7 @@ TEST(PowerCutTest, TheLibraryKeepsExactlyWhatWasSynced) {
 // The control: the same changes survive a plain kill -9 (the page cache outlives the
 // process), so what the cut removed above is the cut's doing.
 TEST(PowerCutTest, APlainKillKeepsUnsyncedChanges) {
-  ScratchDir dir("tessera_fault_fs_control");
+  ScratchDir dir("tessera_power_cut_control");
   auto probe = StartProbe(dir);
   ASSERT_NE(probe, nullptr);
   probe->Kill();
@@ -132,7 +132,7 @@ TEST(PowerCutTest, APlainKillKeepsUnsyncedChanges) {
 // collected, between the cuts. TESSERA_TEST_ROUNDS=N runs N rounds instead of 5 (a soak:
 // 60 rounds take about 4 minutes).
 TEST(PowerCutTest, AcknowledgedWritesSurviveAPowerCutUnderLoad) {
-  ScratchDir dir("tessera_fault_fs");
+  ScratchDir dir("tessera_power_cut");
   const std::string fifo = dir.Sub("trigger");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   auto env = FastSealEnv();
@@ -146,43 +146,12 @@ TEST(PowerCutTest, AcknowledgedWritesSurviveAPowerCutUnderLoad) {
     RestClient client("127.0.0.1", (*server)->port());
     MustCall(client, "collections/create", {{"collectionName", "power"}, {"dimension", 8}, {"metricType", "L2"}});
   }
-  Ledger ledger;
-  std::atomic<int64_t> next_id{1};
-  std::mt19937 rng(4242);
   const char* rounds_env = std::getenv("TESSERA_TEST_ROUNDS");
   const int rounds = rounds_env != nullptr ? std::max(1, std::atoi(rounds_env)) : 5;
-  for (int round = 0; round < rounds; ++round) {
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> writers;
-    for (int w = 0; w < 4; ++w) {
-      writers.emplace_back(RunWriter, (*server)->port(), "power", w, 20, std::chrono::milliseconds(0), &next_id, &stop,
-                           &ledger);
-    }
-    if (round == 1) {  // DDL acknowledged just before a cut must survive too
-      RestClient client("127.0.0.1", (*server)->port());
-      MustCall(client, "collections/create", {{"collectionName", "ddl_1"}, {"dimension", 4}});
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 1500));
+  RunCrashRounds(**server, "power", rounds, 4242, [&] {
     CutPower(fifo);
     ExpectCutDeath((*server)->process());
-    stop = true;
-    for (auto& t : writers) t.join();
-    if (HasFailure()) return;
-    const Status restarted = (*server)->Restart();
-    ASSERT_TRUE(restarted.ok()) << restarted.ToString();
-    RestClient client("127.0.0.1", (*server)->port());
-    auto state = MustCall(client, "collections/get_load_state", {{"collectionName", "power"}});
-    ASSERT_EQ(state["data"]["loadState"], "LoadStateLoaded") << state.dump();
-    CheckAgainstLedger(client, "power", ledger, "round " + std::to_string(round));
-    if (HasFatalFailure()) {
-      ADD_FAILURE() << (*server)->LogTail();
-      return;
-    }
-  }
-  RestClient client("127.0.0.1", (*server)->port());
-  auto has = MustCall(client, "collections/has", {{"collectionName", "ddl_1"}});
-  EXPECT_EQ(has["data"]["has"], true);
-  EXPECT_GT(ledger.acked.size(), 200u) << "the load was too light to mean anything";
+  });
 }
 
 // Reliability test plan 1.3 with power cuts: cut again and again while it recovers (the
@@ -196,18 +165,12 @@ TEST(PowerCutTest, PowerCutsDuringRecoveryConverge) {
   for (auto& [key, value] : PowerCutEnv(dir.Sub("data"), fifo)) env[key] = value;
   auto server = StandaloneProcess::Start(dir.Sub("data"), env);
   ASSERT_TRUE(server.ok()) << server.status().ToString();
-  Ledger ledger;
   {
     RestClient client("127.0.0.1", (*server)->port());
     MustCall(client, "collections/create", {{"collectionName", "loop"}, {"dimension", 8}, {"metricType", "L2"}});
-    std::atomic<int64_t> next_id{1};
-    std::atomic<bool> stop{false};
-    std::thread writer(RunWriter, (*server)->port(), "loop", 0, 50, std::chrono::milliseconds(0), &next_id, &stop,
-                       &ledger);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    stop = true;
-    writer.join();
   }
+  Ledger ledger;
+  WriteFor((*server)->port(), "loop", std::chrono::milliseconds(1500), &ledger);
   std::mt19937 rng(777);
   for (int loop = 0; loop < 6; ++loop) {
     CutPower(fifo);
@@ -216,12 +179,8 @@ TEST(PowerCutTest, PowerCutsDuringRecoveryConverge) {
     ASSERT_TRUE((*server)->RestartWithoutWaiting().ok());
     std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 600));  // mid-recovery, mostly
   }
-  const Status restarted = (*server)->Restart();
-  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
-  RestClient client("127.0.0.1", (*server)->port());
-  auto state = MustCall(client, "collections/get_load_state", {{"collectionName", "loop"}});
-  ASSERT_EQ(state["data"]["loadState"], "LoadStateLoaded") << state.dump();
-  CheckAgainstLedger(client, "loop", ledger, "after 6 power cuts during recovery");
+  ASSERT_EQ((*server)->Restart().ToString(), "OK");  // on failure: the reason and the log tail
+  CheckRecovered(**server, "loop", ledger, "after 6 power cuts during recovery");
   EXPECT_GT(ledger.acked.size(), 100u);
 }
 

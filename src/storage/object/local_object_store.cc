@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/durable_dir.h"
+#include "common/errno_status.h"
 #include "common/logging.h"
 
 namespace tessera::storage {
@@ -34,24 +35,13 @@ constexpr std::string_view kTempSuffix = ".tmp";
 // Publish retries when a concurrent Delete prunes a parent directory under it.
 constexpr int kPublishAttempts = 16;
 
+// The common mapping (common/errno_status.h), plus: a file where a directory of a key's
+// path should be means the key is absent, and running out of descriptors is a resource limit.
 Status ErrnoStatus(int err, std::string_view op, const fs::path& path) {
-  std::string msg = std::string(op) + " " + path.string() + ": " + std::strerror(err);
-  switch (err) {
-    case ENOENT:
-    case ENOTDIR:
-      return Status::NotFound(msg);
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return Status::PermissionDenied(msg);
-    case ENOSPC:
-    case EDQUOT:
-    case EMFILE:
-    case ENFILE:
-      return Status::ResourceExhausted(msg);
-    default:
-      return Status::Internal(msg);
-  }
+  const Status status = tessera::ErrnoStatus(err, op, path.string());
+  if (err == ENOTDIR) return Status::NotFound(status.message());
+  if (err == EMFILE || err == ENFILE) return Status::ResourceExhausted(status.message());
+  return status;
 }
 
 Status ErrorCodeStatus(const std::error_code& ec, std::string_view op, const fs::path& path) {
