@@ -1,11 +1,8 @@
 #include "common/metrics.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 
 #include "common/check.h"
 
@@ -157,13 +154,6 @@ std::string Registry::Render() const {
     }
   }
   return out;
-}
-
-double ProcessResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  long pages_total = 0, pages_resident = 0;
-  if (!(statm >> pages_total >> pages_resident)) return 0;
-  return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace tessera::metrics

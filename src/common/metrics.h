@@ -92,7 +92,4 @@ class Registry {
   std::map<std::string, Family> families_;
 };
 
-/// Resident set size of this process in bytes (from /proc/self/statm), 0 if unknown.
-double ProcessResidentBytes();
-
 }  // namespace tessera::metrics

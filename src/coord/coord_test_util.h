@@ -252,7 +252,11 @@ class FakeQueryNode final : public querynode::QueryNode {
   Status LoadCollection(const CollectionInfo& collection, const std::vector<SegmentInfo>& segments,
                         const std::map<std::string, uint64_t>& checkpoints) override {
     std::lock_guard lock(mu);
-    if (!load_status.ok()) return load_status;
+    if (!load_status.ok()) {
+      if (loaded.count(collection.id) == 0) failures[collection.id] = load_status;
+      return load_status;
+    }
+    failures.erase(collection.id);
     loads.push_back({collection, segments, checkpoints});
     loaded.insert(collection.id);
     for (const SegmentInfo& s : segments) serving[collection.id][s.id] = s;
@@ -261,6 +265,7 @@ class FakeQueryNode final : public querynode::QueryNode {
   Status ReleaseCollection(int64_t collection_id) override {
     std::lock_guard lock(mu);
     releases.push_back(collection_id);
+    failures.erase(collection_id);
     loaded.erase(collection_id);
     serving.erase(collection_id);
     return Status::OK();
@@ -277,6 +282,11 @@ class FakeQueryNode final : public querynode::QueryNode {
   bool IsLoaded(int64_t collection_id) const override {
     std::lock_guard lock(mu);
     return loaded.count(collection_id) > 0;
+  }
+  Status LoadFailure(int64_t collection_id) const override {
+    std::lock_guard lock(mu);
+    auto it = failures.find(collection_id);
+    return it == failures.end() ? Status::OK() : it->second;
   }
   Result<querynode::SearchResponse> Search(const querynode::SearchRequest&) override {
     return Status::Unimplemented("fake");
@@ -298,6 +308,7 @@ class FakeQueryNode final : public querynode::QueryNode {
 
   mutable std::mutex mu;
   Status load_status;
+  std::map<int64_t, Status> failures;  // the last failed load of a collection not loaded
   std::vector<Load> loads;
   std::vector<int64_t> releases;
   std::vector<SegmentInfo> added;
@@ -352,6 +363,7 @@ class CoordTest : public ::testing::Test {
       query_.loaded.clear();
       query_.serving.clear();
       query_.loads.clear();
+      query_.failures.clear();
     }
     {
       std::lock_guard lock(data_.mu);

@@ -26,6 +26,9 @@ struct CreateCollectionRequest {
 struct LoadStatus {
   LoadState state = LoadState::kNotLoad;
   int progress = 0;  // 0..100
+  /// kNotLoad of a collection the catalog has loaded (e.g. after a restart) whose load
+  /// failed: the query node's reason.
+  std::string failure;
 };
 
 struct CompactionState {

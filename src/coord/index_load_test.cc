@@ -245,6 +245,32 @@ TEST_F(CoordTest, FailedLoadLeavesTheCollectionReleased) {
   EXPECT_EQ(coord_->GetLoadState(info.id)->state, LoadState::kNotLoad);
 }
 
+TEST_F(CoordTest, ALoadThatFailsAtRecoveryIsReportedAndKeptForTheNextStart) {
+  CollectionInfo info = Create("books");
+  ASSERT_OK(Index("books"));
+  ASSERT_OK(coord_->LoadCollection("default", "books", {}));
+  {
+    std::lock_guard lock(query_.mu);
+    query_.load_status = Status::ResourceExhausted("not enough memory to load 3 sealed segments");
+  }
+  Reopen();
+  // The recovery's load failed: not loaded, with the node's reason, and still loaded in
+  // the catalog so that a start with more memory loads it.
+  auto state = coord_->GetLoadState(info.id);
+  ASSERT_OK(state.status());
+  EXPECT_EQ(state->state, LoadState::kNotLoad);
+  EXPECT_EQ(state->failure, "not enough memory to load 3 sealed segments");
+  EXPECT_TRUE(coord_->GetCollection(info.id)->loaded);
+  {
+    std::lock_guard lock(query_.mu);
+    query_.load_status = Status::OK();
+  }
+  Reopen();
+  state = coord_->GetLoadState(info.id);
+  EXPECT_EQ(state->state, LoadState::kLoaded);
+  EXPECT_EQ(state->failure, "");
+}
+
 TEST_F(CoordTest, PartialLoadAndRelease) {
   CollectionInfo info = Create("books");
   ASSERT_OK(coord_->CreatePartition("default", "books", "p1"));

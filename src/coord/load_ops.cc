@@ -98,12 +98,16 @@ Result<LoadStatus> CoordinatorImpl::GetLoadState(int64_t collection_id) {
   {
     std::lock_guard lock(mu_);
     TESSERA_ASSIGN_OR_RETURN(CollectionInfo * info, CollectionByIdLocked(collection_id));
-    if (!info->loaded) return LoadStatus{.state = LoadState::kNotLoad, .progress = 0};
+    if (!info->loaded) return LoadStatus{.state = LoadState::kNotLoad, .progress = 0, .failure = ""};
   }
   if (query_node_ == nullptr || query_node_->IsLoaded(collection_id)) {
-    return LoadStatus{.state = LoadState::kLoaded, .progress = 100};
+    return LoadStatus{.state = LoadState::kLoaded, .progress = 100, .failure = ""};
   }
-  return LoadStatus{.state = LoadState::kLoading, .progress = 0};
+  // Loaded in the catalog, not on the node: still loading, or the load failed (then the
+  // catalog keeps the flag, so a restart with more memory loads it again).
+  Status failure = query_node_->LoadFailure(collection_id);
+  if (!failure.ok()) return LoadStatus{.state = LoadState::kNotLoad, .progress = 0, .failure = failure.message()};
+  return LoadStatus{.state = LoadState::kLoading, .progress = 0, .failure = ""};
 }
 
 }  // namespace tessera::coord

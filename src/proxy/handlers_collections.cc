@@ -154,6 +154,7 @@ ApiResult<Reply> ProxyImpl::GetLoadState(Call& call) {
   Reply reply;
   if (load->state == coord::LoadState::kNotLoad || !partitions_loaded) {
     reply.data = {{"loadState", std::string(LoadStateName(coord::LoadState::kNotLoad))}};
+    reply.message = load->failure;
     return reply;
   }
   const int progress = std::clamp(load->progress, 0, 100);

@@ -355,8 +355,8 @@ Result<coord::LoadStatus> FakeCoordinator::GetLoadState(int64_t collection_id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = collections_.find(collection_id);
   if (it == collections_.end()) return Status::NotFound("collection not found");
-  if (!it->second.loaded) return coord::LoadStatus{coord::LoadState::kNotLoad, 0};
-  return coord::LoadStatus{coord::LoadState::kLoaded, 100};
+  if (!it->second.loaded) return coord::LoadStatus{coord::LoadState::kNotLoad, 0, ""};
+  return coord::LoadStatus{coord::LoadState::kLoaded, 100, ""};
 }
 
 Status FakeCoordinator::Flush(int64_t collection_id) {

@@ -93,6 +93,10 @@ class QueryNode {
   /// collections that are not loaded.
   virtual Status AddSegment(const coord::SegmentInfo& segment) = 0;
   virtual bool IsLoaded(int64_t collection_id) const = 0;
+  /// Why the last LoadCollection of a collection that is not loaded failed (e.g.
+  /// ResourceExhausted: it does not fit in memory); OK when it is loaded, was released
+  /// since, or never failed.
+  virtual Status LoadFailure(int64_t collection_id) const = 0;
 
   /// FailedPrecondition "collection not loaded" when it is not; DeadlineExceeded when the
   /// wait offsets are not reached within the timeout; InvalidArgument for a bad filter,

@@ -4,7 +4,9 @@
 #include <optional>
 
 #include "common/logging.h"
+#include "common/process_memory.h"
 #include "querynode/loaded_collection.h"
+#include "querynode/memory_guard.h"
 #include "querynode/query_node_metrics.h"
 #include "querynode/search_executor.h"
 #include "querynode/segment_loader.h"
@@ -66,7 +68,8 @@ QueryNodeImpl::QueryNodeImpl(QueryNodeOptions options, storage::Log* log, storag
       store_(store),
       search_pool_(static_cast<size_t>(std::max(options.search_threads, 0)), "qn-search"),
       load_pool_(static_cast<size_t>(options.load_threads > 0 ? options.load_threads : kDefaultLoadThreads),
-                 "qn-load") {}
+                 "qn-load"),
+      memory_guard_(std::make_unique<MemoryGuard>(options.memory_limit, options.memory_in_use)) {}
 
 QueryNodeImpl::~QueryNodeImpl() { Stop(); }
 
@@ -87,14 +90,23 @@ std::shared_ptr<LoadedCollection> QueryNodeImpl::Find(int64_t collection_id) con
 }
 
 Result<std::shared_ptr<LoadedCollection>> QueryNodeImpl::FindReady(int64_t collection_id) const {
-  std::shared_ptr<LoadedCollection> collection = Find(collection_id);
-  if (collection == nullptr || !collection->ready()) return Status::FailedPrecondition(NotLoaded(collection_id));
-  return collection;
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = collections_.find(collection_id);
+  if (it != collections_.end() && it->second->ready()) return it->second;
+  auto failure = load_failures_.find(collection_id);
+  if (failure == load_failures_.end()) return Status::FailedPrecondition(NotLoaded(collection_id));
+  return Status::FailedPrecondition(NotLoaded(collection_id) + "; its last load failed: " + failure->second.ToString());
 }
 
 bool QueryNodeImpl::IsLoaded(int64_t collection_id) const {
   std::shared_ptr<LoadedCollection> collection = Find(collection_id);
   return collection != nullptr && collection->ready();
+}
+
+Status QueryNodeImpl::LoadFailure(int64_t collection_id) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = load_failures_.find(collection_id);
+  return it == load_failures_.end() ? Status::OK() : it->second;
 }
 
 size_t QueryNodeImpl::NumSealedSegments(int64_t collection_id) const {
@@ -132,6 +144,21 @@ std::vector<SealedSegmentStatus> QueryNodeImpl::SealedSegments(int64_t collectio
 Status QueryNodeImpl::LoadSegments(const std::shared_ptr<LoadedCollection>& collection,
                                    const std::vector<coord::SegmentInfo>& segments) {
   const coord::CollectionInfo info = collection->info();
+  // Admission first: the whole collection fits, or nothing is read.
+  std::vector<uint64_t> sizes(segments.size(), 0);
+  load_pool_.ParallelFor(segments.size(), [&](size_t i) {
+    if (!segments[i].dropped) sizes[i] = EstimateLoadedSize(segments[i], *store_);
+  });
+  uint64_t total = 0;
+  size_t live = 0;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    total += sizes[i];
+    live += segments[i].dropped ? 0 : 1;
+  }
+  TESSERA_ASSIGN_OR_RETURN(
+      MemoryGuard::Reservation reservation,
+      memory_guard_->Reserve(total, std::to_string(live) + " sealed segments of collection " + std::to_string(info.id)));
+  TESSERA_LOG_INFO("collection {}: loading {} sealed segments, about {}", info.id, live, HumanBytes(total));
   std::vector<std::optional<Result<LoadedSegment>>> loaded(segments.size());
   load_pool_.ParallelFor(segments.size(), [&](size_t i) {
     if (segments[i].dropped) return;
@@ -189,6 +216,7 @@ Status QueryNodeImpl::LoadCollection(const coord::CollectionInfo& info, const st
     collection->StopTailing();
     std::lock_guard<std::mutex> l(mu_);
     loading_.erase(info.id);
+    load_failures_[info.id] = s;
     auto it = collections_.find(info.id);
     if (it != collections_.end() && it->second == collection) collections_.erase(it);
     TESSERA_LOG_ERROR("loading collection {} failed: {}", info.id, s.ToString());
@@ -211,6 +239,7 @@ Status QueryNodeImpl::LoadCollection(const coord::CollectionInfo& info, const st
 
   std::lock_guard<std::mutex> l(mu_);
   loading_.erase(info.id);
+  load_failures_.erase(info.id);
   auto it = collections_.find(info.id);
   if (it == collections_.end() || it->second != collection) {
     collection->StopTailing();
@@ -226,6 +255,7 @@ Status QueryNodeImpl::ReleaseCollection(int64_t collection_id) {
   std::shared_ptr<LoadedCollection> collection;
   {
     std::lock_guard<std::mutex> l(mu_);
+    load_failures_.erase(collection_id);
     auto it = collections_.find(collection_id);
     if (it == collections_.end()) return Status::OK();
     collection = std::move(it->second);
@@ -245,12 +275,19 @@ Status QueryNodeImpl::AddSegment(const coord::SegmentInfo& segment) {
   }
   if (collection->WasReplaced(segment.id)) return Status::OK();
   const coord::CollectionInfo info = collection->info();
+  const std::string what = "segment " + std::to_string(segment.id) + " of collection " + std::to_string(info.id);
   if (collection->HasSegment(segment.id)) {
-    auto indexes = LoadNewIndexes(info, segment, collection->ServedIndexesOfSegment(segment.id), *store_);
+    const ServedIndexes served = collection->ServedIndexesOfSegment(segment.id);
+    TESSERA_ASSIGN_OR_RETURN(MemoryGuard::Reservation reservation,
+                             memory_guard_->Reserve(EstimateLoadedSize(segment, *store_, &served), "the index of " + what));
+    auto indexes = LoadNewIndexes(info, segment, served, *store_);
     if (!indexes.ok()) return indexes.status();
     if (indexes->empty()) return Status::OK();
     return collection->AttachIndexes(segment.id, std::move(indexes).value());
   }
+  // Refused, the segment's rows stay served from the growing segment of its channel.
+  TESSERA_ASSIGN_OR_RETURN(MemoryGuard::Reservation reservation,
+                           memory_guard_->Reserve(EstimateLoadedSize(segment, *store_), what));
   auto loaded = LoadSealedSegment(info, segment, *store_);
   if (!loaded.ok()) return loaded.status();
   return collection->AddSealed(std::move(loaded).value());

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,7 @@ class ObjectStore;
 namespace tessera::querynode {
 
 class LoadedCollection;
+class MemoryGuard;
 
 /// What a query node serves of one sealed segment (status pages and tests).
 struct SealedSegmentStatus {
@@ -40,6 +42,13 @@ struct QueryNodeOptions {
   int search_threads = 0;
   /// Threads that read sealed segments in parallel during LoadCollection; 0 = 4.
   int load_threads = 0;
+  /// The process's memory limit (config querynode.memory_limit): a load whose estimated
+  /// size does not fit under it beside what the process uses is refused with
+  /// ResourceExhausted. 0 = no limit.
+  uint64_t memory_limit = 0;
+  /// Measures the process's memory in use; empty = its resident size. Tests set it to
+  /// make the admission decisions deterministic.
+  std::function<uint64_t()> memory_in_use;
 };
 
 /// The in-process query node (see QueryNode for the contract).
@@ -60,6 +69,7 @@ class QueryNodeImpl final : public QueryNode {
   Status ReleaseCollection(int64_t collection_id) override;
   Status AddSegment(const coord::SegmentInfo& segment) override;
   bool IsLoaded(int64_t collection_id) const override;
+  Status LoadFailure(int64_t collection_id) const override;
   Result<SearchResponse> Search(const SearchRequest& request) override;
   Result<QueryResponse> Query(const QueryRequest& request) override;
   size_t QueueDepth() const override { return in_flight_.load(); }
@@ -86,10 +96,13 @@ class QueryNodeImpl final : public QueryNode {
   ThreadPool search_pool_;
   ThreadPool load_pool_;
   std::atomic<size_t> in_flight_{0};
+  std::unique_ptr<MemoryGuard> memory_guard_;
 
   mutable std::mutex mu_;
   std::map<int64_t, std::shared_ptr<LoadedCollection>> collections_;  // guarded by mu_
   std::set<int64_t> loading_;                                         // guarded by mu_
+  /// Why the last load of a collection that is not loaded failed; searches of it say so.
+  std::map<int64_t, Status> load_failures_;                           // guarded by mu_
   bool stopped_ = false;                                              // guarded by mu_
 };
 

@@ -9,6 +9,7 @@
 #include "common/durable_dir.h"
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "common/process_memory.h"
 #include "coord/coordinator_impl.h"
 #include "datanode/data_node_impl.h"
 #include "indexnode/index_node_impl.h"
@@ -58,7 +59,7 @@ namespace {
 void ExportMetrics(Standalone::Parts& p) {
   auto& r = metrics::Registry::Default();
   r.SetGaugeCallback("tessera_process_resident_memory_bytes", "Resident memory of the process.",
-                     [] { return metrics::ProcessResidentBytes(); });
+                     [] { return static_cast<double>(ResidentMemoryBytes()); });
   auto* cache = static_cast<storage::DiskCache*>(p.cached_objects.get());
   r.SetCounterCallback("tessera_diskcache_hits_total", "Query-node disk cache reads served from the cache.",
                        [cache] { return static_cast<double>(cache->stats().hits); });
@@ -107,6 +108,12 @@ Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
 
   querynode::QueryNodeOptions query_options;
   query_options.search_threads = static_cast<int>(c.GetInt("querynode.search_threads"));
+  query_options.memory_limit = c.GetBytes("querynode.memory_limit");
+  if (query_options.memory_limit == 0) query_options.memory_limit = MemoryAvailableToProcess() / 10 * 9;
+  TESSERA_LOG_INFO("query node memory limit: {}", HumanBytes(query_options.memory_limit));
+  metrics::Registry::Default().SetGaugeCallback(
+      "tessera_querynode_memory_limit_bytes", "Memory the process may use; loads past it are refused.",
+      [limit = query_options.memory_limit] { return static_cast<double>(limit); });
   p->querynode = querynode::CreateQueryNode(query_options, p->log.get(), p->cached_objects.get());
 
   proxy::ProxyOptions proxy_options;
