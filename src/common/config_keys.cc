@@ -140,7 +140,7 @@ constexpr KeySpec kKeys[] = {
     {.section = "querynode", .key = "search_threads", .type = kInt, .default_value = "0",
      .doc = "Threads executing searches (0 = one per CPU core).", .min = 0, .max = 4096},
     {.section = "querynode", .key = "memory_limit", .type = kBytes, .default_value = "0",
-     .doc = "Memory the process may use: loading a collection, segment or index that would take it past this is refused with an error (instead of an out-of-memory kill). 0 = 90% of the memory available to the process (its cgroup's limit, else the physical memory)."},
+     .doc = "Memory the process may use: loading a collection, segment or index that would take it past this is refused with an error (instead of an out-of-memory kill), and so are inserts and upserts while the process is above it (code 9). 0 = 90% of the memory available to the process (its cgroup's limit, else the physical memory)."},
 
     // cache: query nodes' disk cache of segment files.
     {.section = "cache", .key = "path", .type = kString, .default_value = "./data/cache",

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <utility>
 
 namespace tessera {
 namespace {
@@ -95,6 +96,27 @@ std::string HumanBytes(uint64_t bytes) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.1f %s", value, kUnits[unit]);
   return text;
+}
+
+MemoryWatermark::MemoryWatermark(uint64_t limit, std::string setting, std::chrono::milliseconds interval)
+    : limit_(limit), setting_(std::move(setting)), interval_(interval) {}
+
+Status MemoryWatermark::Check() {
+  if (limit_ == 0) return Status::OK();
+  std::lock_guard<std::mutex> l(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (measured_at_ == std::chrono::steady_clock::time_point() || now - measured_at_ >= interval_) {
+    measured_at_ = now;
+    in_use_ = ResidentMemoryBytes();
+    if (in_use_ > limit_) {
+      ReleaseFreeMemoryToKernel();
+      in_use_ = ResidentMemoryBytes();
+    }
+  }
+  if (in_use_ <= limit_) return Status::OK();
+  return Status::ResourceExhausted("memory quota exceeded: the process uses " + HumanBytes(in_use_) +
+                                   ", above its limit of " + HumanBytes(limit_) + " (" + setting_ +
+                                   "); writes are refused until it is below (searches, queries and deletes go on)");
 }
 
 }  // namespace tessera

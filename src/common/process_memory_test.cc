@@ -28,6 +28,31 @@ TEST(ProcessMemoryTest, AvailableMemoryIsAtMostThePhysicalMemory) {
   EXPECT_GT(available, ResidentMemoryBytes());
 }
 
+TEST(ProcessMemoryTest, WatermarkRefusesAboveTheLimit) {
+  MemoryWatermark above(1, "querynode.memory_limit");
+  Status refused = above.Check();
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.message().find("memory quota exceeded"), std::string::npos) << refused.ToString();
+  EXPECT_NE(refused.message().find("limit of 1 B (querynode.memory_limit)"), std::string::npos) << refused.ToString();
+  EXPECT_TRUE(MemoryWatermark(uint64_t{1} << 50, "x").Check().ok());
+  EXPECT_TRUE(MemoryWatermark(0, "x").Check().ok());
+}
+
+TEST(ProcessMemoryTest, WatermarkReadsAtMostOncePerInterval) {
+  // A limit 32 MiB above the current size: under it now, above it once 64 MiB more is
+  // touched. A watermark that read before that keeps its reading for its interval.
+  const uint64_t limit = ResidentMemoryBytes() + (32 << 20);
+  MemoryWatermark cached(limit, "x", std::chrono::hours(1));
+  ASSERT_TRUE(cached.Check().ok());
+  constexpr size_t kBytes = 64 << 20;
+  auto block = std::make_unique<char[]>(kBytes);
+  std::memset(block.get(), 1, kBytes);
+  EXPECT_TRUE(cached.Check().ok()) << "read again before its interval passed";
+  MemoryWatermark fresh(limit, "x", std::chrono::milliseconds(0));
+  EXPECT_EQ(fresh.Check().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(block[kBytes / 2], 1);
+}
+
 TEST(ProcessMemoryTest, HumanBytes) {
   EXPECT_EQ(HumanBytes(0), "0 B");
   EXPECT_EQ(HumanBytes(1023), "1023 B");

@@ -16,7 +16,7 @@ struct MessageRule {
   int milvus;
 };
 
-constexpr std::array<MessageRule, 18> kMessageRules = {{
+constexpr std::array<MessageRule, 19> kMessageRules = {{
     {StatusCode::kNotFound, "collection not found", "", code::kCollectionNotFound},
     {StatusCode::kNotFound, "partition not found", "", code::kPartitionNotFound},
     {StatusCode::kNotFound, "index not found", "", code::kIndexNotFound},
@@ -36,6 +36,8 @@ constexpr std::array<MessageRule, 18> kMessageRules = {{
     {StatusCode::kResourceExhausted, "No space left on device", "", code::kQuotaExceeded},
     {StatusCode::kResourceExhausted, "Disk quota exceeded", "", code::kQuotaExceeded},
     {StatusCode::kResourceExhausted, "database or disk is full", "", code::kQuotaExceeded},  // SQLite
+    // Writes above the memory limit: Milvus's memory protection answers 9 too.
+    {StatusCode::kResourceExhausted, "memory quota exceeded", "", code::kQuotaExceeded},
 }};
 
 // NotFound / InvalidArgument whose message did not say what: decided by the context.

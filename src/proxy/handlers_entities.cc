@@ -95,6 +95,10 @@ ApiResult<Reply> ProxyImpl::WriteRows(Call& call, bool upsert) {
   for (const segment::PrimaryKey& key : batch.pks) ids.push_back(EncodePk(key, call.int64_as_number));
   const size_t count = batch.pks.size();
   TESSERA_API_ASSIGN_OR_RETURN(std::vector<ShardBatch> shards, RouteRows(std::move(batch), info, partition_id));
+  if (options_.admit_write) {
+    Status admitted = options_.admit_write();
+    if (!admitted.ok()) return ToApiStatus(admitted, ErrorContext::kGeneral);
+  }
 
   auto ts = coordinator_->AllocateTimestamp();
   if (!ts.ok()) return ToApiStatus(ts.status(), ErrorContext::kGeneral);

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
+#include "common/status.h"
 #include "proxy/http_types.h"
 
 namespace tessera {
@@ -32,6 +34,11 @@ struct ProxyOptions {
   /// Int64 outputs as JSON numbers when the request has no (or an unparsable)
   /// Accept-Type-Allow-Int64 header (Milvus proxy.http.acceptTypeAllowInt64).
   bool accept_int64_default = true;
+  /// Asked before an insert or upsert is written (after it is validated); a non-OK status
+  /// refuses the request with that status (the standalone refuses writes while the
+  /// process is above its memory limit: ResourceExhausted "memory quota exceeded", code 9).
+  /// Deletes are not asked: they are how a user makes room. Empty = always admitted.
+  std::function<Status()> admit_write;
 };
 
 /// The Milvus RESTful API v2 (spec/REST_API.md) over the role interfaces: validates and

@@ -455,6 +455,39 @@ TEST_F(ProxyTest, BoundedStalenessFromOptions) {
   EXPECT_EQ(h.query_node().last_query()->wait, (querynode::WaitOffsets{{info->Channel(0), 1}}));
 }
 
+TEST_F(ProxyTest, WritesAreRefusedWhileTheAdmissionCheckSaysSo) {
+  std::atomic<bool> full{false};
+  ProxyOptions options;
+  options.admit_write = [&full] {
+    return full ? Status::ResourceExhausted("memory quota exceeded: the process uses 9 GiB") : Status::OK();
+  };
+  ProxyHarness h(options);
+  h.Ok("collections/create", {{"collectionName", "docs"}, {"dimension", 2}});
+  const json row = json::parse(R"([{"id":1,"vector":[1,2]}])");
+  h.Ok("entities/insert", {{"collectionName", "docs"}, {"data", row}});
+  auto info = h.coordinator().DescribeCollection("default", "docs");
+  ASSERT_TRUE(info.ok());
+  const auto before = h.log().LastOffset(info->Channel(0));
+  ASSERT_TRUE(before.ok());
+
+  full = true;
+  for (const std::string route : {"entities/insert", "entities/upsert"}) {
+    json out = h.Call(route, {{"collectionName", "docs"}, {"data", row}});
+    EXPECT_EQ(out.value("code", -1), 9) << route << " " << out.dump();
+    EXPECT_THAT(out.value("message", ""), HasSubstr("memory quota exceeded")) << route;
+  }
+  // Validation comes first: a bad request gets its own error, not the quota's.
+  json bad = h.Call("entities/insert", {{"collectionName", "docs"}, {"data", json::parse(R"([{"id":2}])")}});
+  EXPECT_NE(bad.value("code", -1), 9) << bad.dump();
+  // Nothing refused reached the WAL; a delete still does.
+  EXPECT_EQ(*h.log().LastOffset(info->Channel(0)), *before);
+  h.Ok("entities/delete", {{"collectionName", "docs"}, {"filter", "id in [1]"}});
+  EXPECT_NE(*h.log().LastOffset(info->Channel(0)), *before);
+
+  full = false;
+  h.Ok("entities/insert", {{"collectionName", "docs"}, {"data", row}});
+}
+
 TEST_F(ProxyTest, QueryRequestCarriesTheDecodedFields) {
   CreateQuick();
   h_.Ok("partitions/create", {{"collectionName", "docs"}, {"partitionName", "p1"}});

@@ -33,6 +33,7 @@ struct Standalone::Parts {
   std::unique_ptr<datanode::DataNodeImpl> datanode;
   std::unique_ptr<indexnode::IndexNodeImpl> indexnode;
   std::unique_ptr<querynode::QueryNodeImpl> querynode;
+  std::unique_ptr<MemoryWatermark> write_memory;  // refuses writes above the memory limit
   std::unique_ptr<proxy::Proxy> proxy;
   std::unique_ptr<HttpServer> http;
   bool stopped = false;
@@ -117,6 +118,10 @@ Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
   p->querynode = querynode::CreateQueryNode(query_options, p->log.get(), p->cached_objects.get());
 
   proxy::ProxyOptions proxy_options;
+  // One limit for the process: loads past it are refused by the query node, inserts and
+  // upserts while above it by the proxy (what else would grow until the OOM killer came).
+  p->write_memory = std::make_unique<MemoryWatermark>(query_options.memory_limit, "querynode.memory_limit");
+  proxy_options.admit_write = [watermark = p->write_memory.get()] { return watermark->Check(); };
   proxy_options.bounded_staleness = c.GetDuration("coord.bounded_staleness");
   proxy_options.request_timeout = c.GetDuration("server.request_timeout");
   p->proxy = std::make_unique<proxy::Proxy>(proxy_options, p->coord.get(), p->querynode.get(), p->log.get());

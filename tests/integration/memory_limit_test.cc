@@ -1,8 +1,9 @@
 // DESIGN §6: a query node checks memory before it accepts a segment, so a collection that
-// does not fit is a clear error instead of an out-of-memory kill. The server is restarted
-// with a memory limit below what it already uses: it must come up, say why the collection
-// it had loaded is not, keep taking writes, refuse loads with code 3, and load everything
-// once the limit is lifted.
+// does not fit is a clear error instead of an out-of-memory kill; and writes stop while the
+// process is above its limit. The server is restarted with a memory limit below what it
+// already uses: it must come up, say why the collection it had loaded is not, refuse loads
+// (code 3) and inserts (code 9, nothing written), take deletes, and once the limit is
+// lifted hold exactly what was acknowledged.
 
 #include <gtest/gtest.h>
 
@@ -58,10 +59,16 @@ TEST(MemoryLimitTest, ACollectionThatDoesNotFitIsRefusedWithAReasonAndNothingIsL
   EXPECT_EQ((*search)["code"], 101) << search->dump();
   EXPECT_TRUE(Contains(*search, "message", "not enough memory")) << search->dump();
 
-  // Writes go on; an explicit load is refused with the memory code and the reason.
+  // Inserts are refused and not written; deletes are taken.
   json rows = json::array();
   for (int64_t id = kRows; id < kRows + 100; ++id) rows.push_back(Row(id));
-  MustCall(limited, "entities/insert", {{"collectionName", "mem"}, {"data", rows}});
+  auto insert = limited.Call("entities/insert", {{"collectionName", "mem"}, {"data", rows}});
+  ASSERT_TRUE(insert.ok()) << insert.status().ToString();
+  EXPECT_EQ((*insert)["code"], 9) << insert->dump();
+  EXPECT_TRUE(Contains(*insert, "message", "memory quota exceeded")) << insert->dump();
+  EXPECT_TRUE(Contains(*insert, "message", "querynode.memory_limit")) << insert->dump();
+  MustCall(limited, "entities/delete", {{"collectionName", "mem"}, {"filter", "id in [0, 1, 2]"}});
+  // An explicit load is refused with the memory code and the reason.
   auto load = limited.Call("collections/load", {{"collectionName", "mem"}});
   ASSERT_TRUE(load.ok()) << load.status().ToString();
   EXPECT_EQ((*load)["code"], 3) << load->dump();
@@ -73,14 +80,16 @@ TEST(MemoryLimitTest, ACollectionThatDoesNotFitIsRefusedWithAReasonAndNothingIsL
   EXPECT_EQ(state["data"]["loadState"], "LoadStateNotLoad");
   EXPECT_EQ(state.value("message", ""), "") << state.dump();
 
-  // Without the limit, everything acknowledged is there.
+  // Without the limit: every acknowledged row, without the deleted or the refused ones.
   server.env().erase("TESSERA_QUERYNODE_MEMORY_LIMIT");
   ASSERT_EQ(server.Restart().ToString(), "OK") << server.LogTail();
   RestClient unlimited("127.0.0.1", server.port());
   MustCall(unlimited, "collections/load", {{"collectionName", "mem"}});
   const std::vector<int64_t> ids = AllIds(unlimited, "mem");
-  EXPECT_EQ(std::set<int64_t>(ids.begin(), ids.end()).size(), static_cast<size_t>(kRows + 100));
-  EXPECT_EQ(ids.size(), static_cast<size_t>(kRows + 100));
+  std::set<int64_t> expected;
+  for (int64_t id = 3; id < kRows; ++id) expected.insert(id);
+  EXPECT_EQ(ids.size(), expected.size());
+  EXPECT_TRUE(std::set<int64_t>(ids.begin(), ids.end()) == expected);
 }
 
 }  // namespace
