@@ -123,6 +123,8 @@ constexpr KeySpec kKeys[] = {
      .doc = "How long an unreferenced file is kept before garbage collection deletes it."},
     {.section = "coord", .key = "gc_interval", .type = kDuration, .default_value = "60s",
      .doc = "How often garbage collection runs."},
+    {.section = "coord", .key = "load_retry_interval", .type = kDuration, .default_value = "10s",
+     .doc = "How often the query node is offered again what it refused: a loaded collection whose load failed (e.g. for memory), a segment it did not take."},
 
     // datanode: WAL consumers that seal and flush segments.
     {.section = "datanode", .key = "segment_size", .type = kBytes, .default_value = "64MiB",

@@ -274,6 +274,7 @@ class FakeQueryNode final : public querynode::QueryNode {
     std::lock_guard lock(mu);
     added.push_back(segment);
     if (loaded.count(segment.collection_id) == 0) return Status::OK();
+    if (!add_status.ok()) return add_status;
     auto& segs = serving[segment.collection_id];
     for (int64_t old : segment.compacted_from) segs.erase(old);
     segs[segment.id] = segment;
@@ -308,6 +309,7 @@ class FakeQueryNode final : public querynode::QueryNode {
 
   mutable std::mutex mu;
   Status load_status;
+  Status add_status;  // what AddSegment of a loaded collection answers when not OK
   std::map<int64_t, Status> failures;  // the last failed load of a collection not loaded
   std::vector<Load> loads;
   std::vector<int64_t> releases;
@@ -323,6 +325,7 @@ class CoordTest : public ::testing::Test {
   CoordTest() {
     options_.compaction_interval = std::chrono::milliseconds(0);
     options_.gc_interval = std::chrono::milliseconds(0);
+    options_.load_retry_interval = std::chrono::milliseconds(0);
     options_.gc_grace_period = std::chrono::milliseconds(0);
     options_.compaction_target_size = 200 * kTestRowBytes;  // "small": under 100 rows
   }

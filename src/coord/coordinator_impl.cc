@@ -139,6 +139,7 @@ Status CoordinatorImpl::Start() {
   if (stopping_) return Status::OK();
   if (options_.compaction_interval.count() > 0) compaction_thread_ = std::thread([this] { CompactionLoop(); });
   if (options_.gc_interval.count() > 0) gc_thread_ = std::thread([this] { GcLoop(); });
+  if (options_.load_retry_interval.count() > 0) retry_thread_ = std::thread([this] { RetryLoop(); });
   return Status::OK();
 }
 
@@ -152,6 +153,7 @@ void CoordinatorImpl::Stop() {
   bg_cv_.notify_all();
   if (compaction_thread_.joinable()) compaction_thread_.join();
   if (gc_thread_.joinable()) gc_thread_.join();
+  if (retry_thread_.joinable()) retry_thread_.join();
   // Finishes queued tasks; they see stopping_ and give up their plans.
   pool.reset();
 }
@@ -250,23 +252,61 @@ std::shared_ptr<std::mutex> CoordinatorImpl::NotifyMutex(int64_t collection_id) 
   return m;
 }
 
-void CoordinatorImpl::PushSegment(int64_t collection_id, int64_t segment_id) {
-  if (query_node_ == nullptr) return;
+bool CoordinatorImpl::PushSegment(int64_t collection_id, int64_t segment_id) {
+  if (query_node_ == nullptr) return true;
   std::shared_ptr<std::mutex> notify = NotifyMutex(collection_id);
   std::lock_guard notify_lock(*notify);
   SegmentInfo segment;
+  bool refused_before = false;
   {
     std::lock_guard lock(mu_);
+    refused_before = refused_segments_.erase({collection_id, segment_id}) > 0;
     auto coll = collections_.find(collection_id);
-    if (coll == collections_.end() || !coll->second.loaded) return;
+    if (coll == collections_.end() || !coll->second.loaded) return true;
     auto it = segments_.find(segment_id);
-    if (it == segments_.end() || it->second.dropped) return;
+    if (it == segments_.end() || it->second.dropped) return true;
     segment = it->second;
   }
   Status s = query_node_->AddSegment(segment);
-  if (!s.ok()) {
+  if (s.ok()) return true;
+  if (refused_before) {  // a retry: said once already
+    TESSERA_LOG_DEBUG("query node rejected segment {} of collection {} again: {}", segment_id, collection_id,
+                      s.ToString());
+  } else {
     TESSERA_LOG_WARN("query node rejected segment {} of collection {}: {}", segment_id, collection_id, s.ToString());
   }
+  std::lock_guard lock(mu_);
+  refused_segments_.insert({collection_id, segment_id});
+  return false;
+}
+
+size_t CoordinatorImpl::RetryRefusedLoads() {
+  if (query_node_ == nullptr) return 0;
+  std::vector<int64_t> collections;
+  std::set<std::pair<int64_t, int64_t>> segments;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, info] : collections_) {
+      if (info.loaded) collections.push_back(id);
+    }
+    segments = refused_segments_;
+  }
+  size_t taken = 0;
+  for (int64_t id : collections) {
+    // Only loads that failed: one in progress or never tried is not this loop's business.
+    if (query_node_->IsLoaded(id) || query_node_->LoadFailure(id).ok()) continue;
+    Status s = PushLoad(id);
+    if (s.ok()) {
+      TESSERA_LOG_INFO("collection {} loaded on a retry", id);
+      ++taken;
+    }
+  }
+  for (const auto& [collection_id, segment_id] : segments) {
+    // A reload above brought every live segment along; PushSegment then has nothing new
+    // to say, and AddSegment of a segment already served is cheap.
+    if (PushSegment(collection_id, segment_id)) ++taken;
+  }
+  return taken;
 }
 
 Status CoordinatorImpl::PushLoad(int64_t collection_id) {
@@ -294,6 +334,10 @@ void CoordinatorImpl::CompactionLoop() {
     auto jobs = CompactAll();
     if (!jobs.ok()) TESSERA_LOG_WARN("background compaction: {}", jobs.status().ToString());
   }
+}
+
+void CoordinatorImpl::RetryLoop() {
+  while (SleepFor(options_.load_retry_interval)) RetryRefusedLoads();
 }
 
 void CoordinatorImpl::GcLoop() {

@@ -52,6 +52,10 @@ struct CoordinatorOptions {
   std::chrono::milliseconds gc_grace_period{600000};
   /// How often garbage collection runs; 0 = only on RunGarbageCollection().
   std::chrono::milliseconds gc_interval{60000};
+  /// How often what the query node refused is offered again (a collection whose load
+  /// failed, e.g. for memory, while the catalog has it loaded; a segment it did not take);
+  /// 0 = only on RetryRefusedLoads().
+  std::chrono::milliseconds load_retry_interval{10000};
 };
 
 /// The coordinator (coord::Coordinator): catalog, TSO, ids, segment lifecycle, index build
@@ -154,6 +158,11 @@ class CoordinatorImpl final : public Coordinator {
   /// One garbage-collection pass now (the background thread runs the same every
   /// gc_interval). Passes never overlap.
   Status RunGarbageCollection();
+  /// Offers the query node again what it refused: loads of collections the catalog has
+  /// loaded and whose last load failed, and segments whose AddSegment failed (the
+  /// background thread runs the same every load_retry_interval). Returns how many of the
+  /// refusals are settled now (taken, or moot: released, dropped).
+  size_t RetryRefusedLoads();
   /// One background compaction round now: a Compact job for every collection that has
   /// something to compact. Returns the ids of the jobs started.
   Result<std::vector<int64_t>> CompactAll();
@@ -207,8 +216,9 @@ class CoordinatorImpl final : public Coordinator {
   void SubmitBuilds(std::vector<indexnode::BuildJob> jobs);
   std::shared_ptr<std::mutex> NotifyMutex(int64_t collection_id);
   /// Hands the current version of the segment to the query node when its collection is
-  /// loaded. Errors are logged: the query node catches up on its next load.
-  void PushSegment(int64_t collection_id, int64_t segment_id);
+  /// loaded. A refusal is logged and remembered for RetryRefusedLoads; true when the node
+  /// took it (or had no reason to: not loaded, dropped).
+  bool PushSegment(int64_t collection_id, int64_t segment_id);
   /// (Re)loads the collection on the query node with its current info, live segments and
   /// checkpoints; OK when no query node is attached.
   Status PushLoad(int64_t collection_id);
@@ -233,6 +243,7 @@ class CoordinatorImpl final : public Coordinator {
   // ---- gc (gc.cc) -----------------------------------------------------------------------
   Status GarbageCollectOnce();
   void GcLoop();
+  void RetryLoop();
 
   /// Waits up to `interval` or until Stop; false when stopping.
   bool SleepFor(std::chrono::milliseconds interval);
@@ -260,6 +271,7 @@ class CoordinatorImpl final : public Coordinator {
   std::map<int64_t, CompactionOutput> compaction_outputs_;  // guarded by mu_; by output id
   std::set<int64_t> compacting_inputs_;                 // guarded by mu_
   std::map<int64_t, std::shared_ptr<std::mutex>> notify_mu_;  // guarded by mu_
+  std::set<std::pair<int64_t, int64_t>> refused_segments_;  // guarded by mu_; (collection, segment)
 
   // Background work.
   std::mutex bg_mu_;
@@ -268,6 +280,7 @@ class CoordinatorImpl final : public Coordinator {
   std::atomic<bool> stopping_{false};
   std::thread compaction_thread_;
   std::thread gc_thread_;
+  std::thread retry_thread_;
   std::unique_ptr<ThreadPool> compaction_pool_;  // created in Open, reset in Stop
 
   std::mutex gc_mu_;  // one GC pass at a time

@@ -271,6 +271,44 @@ TEST_F(CoordTest, ALoadThatFailsAtRecoveryIsReportedAndKeptForTheNextStart) {
   EXPECT_EQ(state->failure, "");
 }
 
+TEST_F(CoordTest, RefusedLoadsAndSegmentsAreOfferedAgain) {
+  CollectionInfo info = Create("books");
+  ASSERT_OK(Index("books"));
+  SegmentInfo s = Flushed(info, 0, 8, 4);
+  ASSERT_OK(coord_->LoadCollection("default", "books", {}));
+  {
+    std::lock_guard lock(query_.mu);
+    query_.load_status = Status::ResourceExhausted("not enough memory");
+  }
+  Reopen();
+  ASSERT_EQ(coord_->GetLoadState(info.id)->state, LoadState::kNotLoad);
+  EXPECT_EQ(coord_->RetryRefusedLoads(), 0u) << "still refused";
+  {
+    std::lock_guard lock(query_.mu);
+    query_.load_status = Status::OK();
+  }
+  EXPECT_EQ(coord_->RetryRefusedLoads(), 1u);
+  EXPECT_EQ(coord_->GetLoadState(info.id)->state, LoadState::kLoaded);
+  EXPECT_EQ(query_.Serving(info.id), (std::set<int64_t>{s.id}));
+  EXPECT_EQ(coord_->RetryRefusedLoads(), 0u) << "nothing left to retry";
+
+  // A segment the node refused is offered again until it takes it.
+  {
+    std::lock_guard lock(query_.mu);
+    query_.add_status = Status::ResourceExhausted("not enough memory");
+  }
+  SegmentInfo t = Flushed(info, 8, 12, 4);
+  EXPECT_EQ(query_.Serving(info.id), (std::set<int64_t>{s.id}));
+  EXPECT_EQ(coord_->RetryRefusedLoads(), 0u);
+  {
+    std::lock_guard lock(query_.mu);
+    query_.add_status = Status::OK();
+  }
+  EXPECT_EQ(coord_->RetryRefusedLoads(), 1u);
+  EXPECT_EQ(query_.Serving(info.id), (std::set<int64_t>{s.id, t.id}));
+  EXPECT_EQ(coord_->RetryRefusedLoads(), 0u);
+}
+
 TEST_F(CoordTest, PartialLoadAndRelease) {
   CollectionInfo info = Create("books");
   ASSERT_OK(coord_->CreatePartition("default", "books", "p1"));

@@ -216,10 +216,16 @@ Status QueryNodeImpl::LoadCollection(const coord::CollectionInfo& info, const st
     collection->StopTailing();
     std::lock_guard<std::mutex> l(mu_);
     loading_.erase(info.id);
-    load_failures_[info.id] = s;
     auto it = collections_.find(info.id);
     if (it != collections_.end() && it->second == collection) collections_.erase(it);
-    TESSERA_LOG_ERROR("loading collection {} failed: {}", info.id, s.ToString());
+    // The coordinator retries refused loads: the same failure again is not news.
+    auto previous = load_failures_.find(info.id);
+    if (previous != load_failures_.end() && previous->second.code() == s.code()) {
+      TESSERA_LOG_DEBUG("loading collection {} failed again: {}", info.id, s.ToString());
+    } else {
+      TESSERA_LOG_ERROR("loading collection {} failed: {}", info.id, s.ToString());
+    }
+    load_failures_[info.id] = s;
     return s;
   };
 

@@ -95,6 +95,7 @@ Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
   coord_options.compaction_delete_ratio = c.GetDouble("coord.compaction_delete_ratio");
   coord_options.gc_grace_period = c.GetDuration("coord.gc_grace_period");
   coord_options.gc_interval = c.GetDuration("coord.gc_interval");
+  coord_options.load_retry_interval = c.GetDuration("coord.load_retry_interval");
   TESSERA_ASSIGN_OR_RETURN(p->coord, coord::CoordinatorImpl::Open(coord_options, p->meta.get(), p->objects.get()));
 
   datanode::DataNodeOptions data_options;

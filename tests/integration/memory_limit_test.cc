@@ -40,6 +40,7 @@ TEST(MemoryLimitTest, ACollectionThatDoesNotFitIsRefusedWithAReasonAndNothingIsL
 
   // 1 MiB is less than the process takes before it loads anything.
   server.env()["TESSERA_QUERYNODE_MEMORY_LIMIT"] = "1MiB";
+  server.env()["TESSERA_COORD_LOAD_RETRY_INTERVAL"] = "100ms";  // retries keep failing meanwhile
   ASSERT_EQ(server.Restart().ToString(), "OK") << server.LogTail();
   RestClient limited("127.0.0.1", server.port());
   auto health = limited.Send("GET", "/healthz", "");
