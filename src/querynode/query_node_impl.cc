@@ -172,6 +172,9 @@ Status QueryNodeImpl::LoadSegments(const std::shared_ptr<LoadedCollection>& coll
     if (!loaded[i]) continue;
     TESSERA_RETURN_IF_ERROR(collection->AddSealed(std::move(*loaded[i]).value()));
   }
+  // The files were read whole and decoded; give the buffers back, so that the resident
+  // size (what admission and the write watermark measure) is what the data takes.
+  ReleaseFreeMemoryToKernel();
   return Status::OK();
 }
 
@@ -269,6 +272,8 @@ Status QueryNodeImpl::ReleaseCollection(int64_t collection_id) {
   }
   // In-flight searches keep their reference; the memory goes when the last one ends.
   collection->StopTailing();
+  collection.reset();
+  ReleaseFreeMemoryToKernel();
   return Status::OK();
 }
 
@@ -296,7 +301,9 @@ Status QueryNodeImpl::AddSegment(const coord::SegmentInfo& segment) {
                            memory_guard_->Reserve(EstimateLoadedSize(segment, *store_), what));
   auto loaded = LoadSealedSegment(info, segment, *store_);
   if (!loaded.ok()) return loaded.status();
-  return collection->AddSealed(std::move(loaded).value());
+  Status added = collection->AddSealed(std::move(loaded).value());
+  ReleaseFreeMemoryToKernel();  // the read buffers, and the growing rows it replaced
+  return added;
 }
 
 Result<SearchResponse> QueryNodeImpl::Search(const SearchRequest& request) {
