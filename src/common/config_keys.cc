@@ -126,6 +126,10 @@ constexpr KeySpec kKeys[] = {
     {.section = "coord", .key = "load_retry_interval", .type = kDuration, .default_value = "10s",
      .doc = "How often the query node is offered again what it refused: a loaded collection whose load failed (e.g. for memory), a segment it did not take."},
 
+    // proxy: the client-facing API.
+    {.section = "proxy", .key = "time_tick_interval", .type = kDuration, .default_value = "1s",
+     .doc = "How often each WAL channel written since its last time tick gets one (a promise that no later record is older; compaction needs it to retire deletes). 0 = never, and deletes are then kept forever."},
+
     // datanode: WAL consumers that seal and flush segments.
     {.section = "datanode", .key = "segment_size", .type = kBytes, .default_value = "64MiB",
      .doc = "A growing segment is sealed and flushed once its rows take this much memory."},

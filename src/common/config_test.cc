@@ -139,7 +139,7 @@ TEST(ConfigTest, LoadFileReportsPathAndLine) {
 TEST(ConfigTest, YamlErrorsNameTheKeyAndLine) {
   EXPECT_THAT(LoadError("cahce: {size: 1GiB}\n"),
               AllOf(HasSubstr("unknown config section 'cahce'"), HasSubstr("tessera.yaml line 1"),
-                    HasSubstr("known sections: cache, coord, datanode, indexnode, log, logging, meta, object_store, querynode, server")));
+                    HasSubstr("known sections: cache, coord, datanode, indexnode, log, logging, meta, object_store, proxy, querynode, server")));
   EXPECT_THAT(LoadError("cache:\n  szie: 1GiB\n"),
               AllOf(HasSubstr("unknown config key 'cache.szie'"), HasSubstr("line 2"),
                     HasSubstr("path, size")));

@@ -415,6 +415,7 @@ nlohmann::json ToJson(const SegmentInfo& info) {
       {"partition_rows", std::move(partition_rows)},
       {"index_files", std::move(index_files)},
       {"compacted_from", info.compacted_from},
+      {"time_tick", info.time_tick},
       {"dropped", info.dropped},
   };
 }
@@ -431,6 +432,7 @@ Result<SegmentInfo> SegmentFromJson(const nlohmann::json& j) {
   if (info.end_offset < info.start_offset) return r.Bad("end_offset", "is before start_offset");
   TESSERA_RETURN_IF_ERROR(r.Uint64("num_rows", &info.num_rows, /*required=*/true));
   TESSERA_RETURN_IF_ERROR(r.Uint64("memory_size", &info.memory_size));
+  TESSERA_RETURN_IF_ERROR(r.Uint64("time_tick", &info.time_tick));  // absent before time ticks: 0
   const auto as_string = [](const json& v, std::string* out) {
     if (!v.is_string()) return false;
     *out = v.get<std::string>();

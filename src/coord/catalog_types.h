@@ -111,6 +111,10 @@ struct SegmentInfo {
   std::map<int64_t, std::string> index_files;
   /// Segments this one replaces (compaction); they are dropped when it is registered.
   std::vector<int64_t> compacted_from;
+  /// The largest proxy time tick in the WAL range (a compacted segment: the largest of its
+  /// inputs'); 0 = none. Every record of the channel after that tick, so every record
+  /// after this range, has a timestamp at least this. Compaction retires deletes with it.
+  uint64_t time_tick = 0;
   bool dropped = false;
 };
 

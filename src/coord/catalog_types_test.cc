@@ -171,6 +171,7 @@ TEST(CatalogJson, SegmentRoundTrip) {
   s.end_offset = 20;
   s.num_rows = 9;
   s.memory_size = 4096;
+  s.time_tick = 12345;
   s.binlogs = {{1, "collections/5/c5_s1/77/binlog/1/1"}, {100, "collections/5/c5_s1/77/binlog/100/1"}};
   s.deltalogs = {"collections/5/c5_s1/77/deltalog/1"};
   s.stats = "collections/5/c5_s1/77/stats/1";
@@ -187,6 +188,7 @@ TEST(CatalogJson, SegmentRoundTrip) {
   EXPECT_EQ(back->end_offset, 20u);
   EXPECT_EQ(back->num_rows, 9u);
   EXPECT_EQ(back->memory_size, 4096u);
+  EXPECT_EQ(back->time_tick, 12345u);
   EXPECT_EQ(back->binlogs, s.binlogs);
   EXPECT_EQ(back->deltalogs, s.deltalogs);
   EXPECT_EQ(back->stats, s.stats);

@@ -106,8 +106,10 @@ void ChannelConsumer::ConsumeLoop() {
 
     std::unique_lock<std::mutex> lock(mu_);
     if (stopping_ || !status_.ok()) return;
+    bool data_arrived = false;  // time ticks alone do not keep a buffer from going idle
     for (auto& [message, offset] : decoded) {
       if (!WaitForRoomLocked(lock)) return;
+      data_arrived = data_arrived || message.type != msg::MessageType::kTimeTick;
       const size_t rows_before = current_->num_rows();
       current_->Append(message, offset);
       const auto added = static_cast<int64_t>(current_->num_rows() - rows_before);
@@ -122,7 +124,7 @@ void ChannelConsumer::ConsumeLoop() {
       return;
     }
     const auto now = Clock::now();
-    if (!decoded.empty()) {
+    if (data_arrived) {
       last_arrival_ = now;
     } else if (!current_->empty() && now - last_arrival_ >= deps_.seal_idle_time) {
       SealLocked();
@@ -218,6 +220,7 @@ Status ChannelConsumer::FlushBuffer(const GrowingBuffer& buffer) {
   TESSERA_ASSIGN_OR_RETURN(EncodedSegment encoded, EncodeSegment(*collection_, channel_, segment_id, buffer.data()));
   encoded.info.start_offset = buffer.start_offset();
   encoded.info.end_offset = buffer.end_offset();
+  encoded.info.time_tick = buffer.time_tick();
   for (const auto& [key, bytes] : encoded.files) {
     TESSERA_RETURN_IF_ERROR(RetryTransient(
         "data node: writing " + key, [&] { return deps_.objects->Put(key, bytes); }, sleep, deps_.backoff));

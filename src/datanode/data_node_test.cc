@@ -186,6 +186,38 @@ TEST_F(DataNodeTest, SealsWhenIdle) {
   EXPECT_EQ(coord_.Segments().size(), 1u);
 }
 
+TEST_F(DataNodeTest, SegmentsKeepTheirLargestTimeTickAndTicksDoNotDelayIdleSeals) {
+  DataNodeOptions options;
+  options.seal_idle_time = 300ms;
+  StartNode(options);
+  Append(testing::InsertRecord(collection_, {1}, 100));
+  Append(testing::TimeTickRecord(collection_, 90));
+  Append(testing::TimeTickRecord(collection_, 120));
+  Append(testing::TimeTickRecord(collection_, 110));  // the largest one counts
+  // Ticks keep arriving, faster than the idle time; the rows are sealed anyway.
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t ts = 130; coord_.Segments().empty() && std::chrono::steady_clock::now() - start < 5s; ts += 10) {
+    std::this_thread::sleep_for(50ms);
+    Append(testing::TimeTickRecord(collection_, ts));
+  }
+  auto segments = coord_.Segments();
+  ASSERT_EQ(segments.size(), 1u) << "ticks kept the buffer from going idle";
+  EXPECT_EQ(segments[0].num_rows, 1u);
+  EXPECT_GE(segments[0].time_tick, 120u);
+  EXPECT_EQ(segments[0].time_tick % 10, 0u);
+  // A range of ticks alone is never sealed.
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(coord_.Segments().size(), 1u);
+  // The next segment has the ticks of its own range.
+  Append(testing::TimeTickRecord(collection_, 5000));
+  Append(testing::InsertRecord(collection_, {2}, 5001));
+  FlushOk();
+  segments = coord_.Segments();
+  ASSERT_EQ(segments.size(), 2u);
+  EXPECT_EQ(segments[1].num_rows, 1u);
+  EXPECT_EQ(segments[1].time_tick, 5000u);
+}
+
 TEST_F(DataNodeTest, DefaultIdleTimeDoesNotSealEarly) {
   StartNode();  // 10 s idle
   Append(testing::InsertRecord(collection_, {1}, 100));

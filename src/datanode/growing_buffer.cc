@@ -48,6 +48,7 @@ Result<std::unique_ptr<GrowingBuffer>> GrowingBuffer::Create(const core::Collect
 void GrowingBuffer::Append(const msg::WalMessage& message, uint64_t offset) {
   TESSERA_CHECK(offset >= end_offset_) << "GrowingBuffer::Append: offset " << offset << " before end " << end_offset_;
   const auto ts = static_cast<int64_t>(message.timestamp);
+  if (message.type == msg::MessageType::kTimeTick) time_tick_ = std::max(time_tick_, message.timestamp);
   if (message.rows) {
     const core::ColumnSet& rows = *message.rows;
     for (size_t row = 0; row < rows.num_rows(); ++row) {

@@ -46,6 +46,9 @@ class GrowingBuffer {
   bool empty() const { return num_rows() == 0 && num_deletes() == 0; }
   /// Rows held, only of `partition` when given.
   uint64_t Rows(std::optional<int64_t> partition) const;
+  /// The largest time tick consumed into this buffer (0 = none): every record after its
+  /// range has a timestamp at least this (SegmentInfo::time_tick).
+  uint64_t time_tick() const { return time_tick_; }
 
   /// Approximate bytes held: the decoded records' ColumnSet::MemoryUsage, 16 bytes per row
   /// for the system columns, and the deletes. Tracked incrementally, because
@@ -62,6 +65,7 @@ class GrowingBuffer {
   uint64_t start_offset_;
   uint64_t end_offset_;
   size_t bytes_ = 0;
+  uint64_t time_tick_ = 0;
   std::map<int64_t, uint64_t> rows_per_partition_;
 };
 

@@ -119,6 +119,14 @@ inline std::string UpsertRecord(const coord::CollectionInfo& info, const std::ve
   return Encode(m);
 }
 
+inline std::string TimeTickRecord(const coord::CollectionInfo& info, uint64_t ts) {
+  msg::WalMessage m;
+  m.type = msg::MessageType::kTimeTick;
+  m.collection_id = info.id;
+  m.timestamp = ts;
+  return Encode(m);
+}
+
 /// Polls `pred` every 5 ms for up to `timeout`.
 inline bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -95,18 +95,20 @@ Status ReadHeader(Reader& in, Header* h) {
   TESSERA_RETURN_IF_ERROR(in.Get(&h->rows, "row count"));
   TESSERA_RETURN_IF_ERROR(in.Get(&h->columns, "column count"));
   TESSERA_RETURN_IF_ERROR(in.Get(&h->deletes, "delete count"));
-  if (h->type < 1 || h->type > 3) return in.Corrupt("unknown message type " + std::to_string(h->type));
+  if (h->type < 1 || h->type > 4) return in.Corrupt("unknown message type " + std::to_string(h->type));
   return Status::OK();
 }
 
 }  // namespace
 
 Result<std::string> EncodeWalMessage(const WalMessage& m) {
-  const bool has_rows = m.type != MessageType::kDelete;
-  const bool has_deletes = m.type != MessageType::kInsert;
+  const bool has_rows = HasRows(m.type);
+  const bool has_deletes = HasDeletes(m.type);
   if (has_rows && m.rows == nullptr) return Status::InvalidArgument("WAL insert message without rows");
-  if (!has_rows && m.rows != nullptr) return Status::InvalidArgument("WAL delete message with rows");
-  if (!has_deletes && !m.deleted_pks.empty()) return Status::InvalidArgument("WAL insert message with deletes");
+  if (!has_rows && m.rows != nullptr) return Status::InvalidArgument("WAL delete or time tick message with rows");
+  if (!has_deletes && !m.deleted_pks.empty()) {
+    return Status::InvalidArgument("WAL insert or time tick message with deletes");
+  }
   const uint64_t rows = has_rows ? m.rows->num_rows() : 0;
   if (m.partition_ids.size() != rows) {
     return Status::InvalidArgument("WAL message: " + std::to_string(m.partition_ids.size()) +
@@ -174,7 +176,7 @@ Result<WalMessage> DecodeWalMessage(std::string_view bytes, const core::Collecti
   m.type = static_cast<MessageType>(h.type);
   m.collection_id = h.collection_id;
   m.timestamp = h.timestamp;
-  const bool has_rows = m.type != MessageType::kDelete;
+  const bool has_rows = HasRows(m.type);
   if (h.rows > in.remaining() / sizeof(int64_t)) return in.Corrupt("row count " + std::to_string(h.rows));
   m.partition_ids.resize(h.rows);
   if (h.rows > 0) {
@@ -204,8 +206,9 @@ Result<WalMessage> DecodeWalMessage(std::string_view bytes, const core::Collecti
     }
     m.rows = std::move(set).value();
   } else if (h.columns != 0 || h.rows != 0) {
-    return in.Corrupt("delete message with rows");
+    return in.Corrupt("delete or time tick message with rows");
   }
+  if (!HasDeletes(m.type) && h.deletes != 0) return in.Corrupt("insert or time tick message with deletes");
   if (h.deletes > in.remaining()) return in.Corrupt("delete count " + std::to_string(h.deletes));
   m.deleted_pks.reserve(h.deletes);
   for (uint32_t i = 0; i < h.deletes; ++i) {

@@ -17,7 +17,14 @@ enum class MessageType : uint8_t {
   kInsert = 1,  // rows
   kDelete = 2,  // primary keys
   kUpsert = 3,  // primary keys deleted and rows inserted at one timestamp, applied together
+  /// Neither rows nor deletes: a promise that every later record of the channel has a
+  /// timestamp of at least this record's (the proxy's time tick, docs/format/wal_message.md).
+  kTimeTick = 4,
 };
+
+/// Whether records of `type` carry rows (insert, upsert) and deletes (delete, upsert).
+inline bool HasRows(MessageType type) { return type == MessageType::kInsert || type == MessageType::kUpsert; }
+inline bool HasDeletes(MessageType type) { return type == MessageType::kDelete || type == MessageType::kUpsert; }
 
 /// One record of a collection's shard channel (docs/format/wal_message.md). Every row and
 /// every delete carries `timestamp`; a delete hides rows of that primary key whose
@@ -27,7 +34,7 @@ struct WalMessage {
   int64_t collection_id = 0;
   uint64_t timestamp = 0;
   /// kInsert / kUpsert: the rows, with the collection's schema (every field declared,
-  /// including "$meta" when the dynamic field is on). Null for kDelete.
+  /// including "$meta" when the dynamic field is on). Null otherwise.
   std::unique_ptr<core::ColumnSet> rows;
   /// kInsert / kUpsert: partition id of each row (rows->num_rows() entries).
   std::vector<int64_t> partition_ids;

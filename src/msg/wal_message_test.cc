@@ -76,6 +76,28 @@ TEST(WalMessageTest, RoundTripsVarCharDeletes) {
   EXPECT_EQ(back->rows, nullptr);
 }
 
+TEST(WalMessageTest, RoundTripsTimeTick) {
+  WalMessage m;
+  m.type = MessageType::kTimeTick;
+  m.collection_id = 3;
+  m.timestamp = 987654321;
+  auto bytes = EncodeWalMessage(m);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  auto back = DecodeWalMessage(*bytes, Schema(), "x");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->type, MessageType::kTimeTick);
+  EXPECT_EQ(back->collection_id, 3);
+  EXPECT_EQ(back->timestamp, 987654321u);
+  EXPECT_EQ(back->rows, nullptr);
+  EXPECT_TRUE(back->deleted_pks.empty());
+  // A tick carries nothing else.
+  m.deleted_pks = {int64_t{1}};
+  EXPECT_THAT(EncodeWalMessage(m).status().message(), HasSubstr("time tick message with deletes"));
+  m.deleted_pks.clear();
+  m.rows = core::ColumnSet::Create(Schema()).value();
+  EXPECT_THAT(EncodeWalMessage(m).status().message(), HasSubstr("time tick message with rows"));
+}
+
 TEST(WalMessageTest, RejectsInconsistentMessages) {
   WalMessage m = Upsert();
   m.partition_ids.pop_back();

@@ -100,8 +100,10 @@ ApiResult<Reply> ProxyImpl::WriteRows(Call& call, bool upsert) {
     if (!admitted.ok()) return ToApiStatus(admitted, ErrorContext::kGeneral);
   }
 
-  auto ts = coordinator_->AllocateTimestamp();
-  if (!ts.ok()) return ToApiStatus(ts.status(), ErrorContext::kGeneral);
+  std::vector<int32_t> shard_ids;
+  for (const ShardBatch& shard : shards) shard_ids.push_back(shard.shard);
+  TESSERA_API_ASSIGN_OR_RETURN(TimeTicker::Write write, BeginWrite(info, shard_ids));
+  const uint64_t ts = write.timestamp();
   // One record per shard, all at one timestamp. A failure after some shards were written
   // leaves those rows in place (each record is atomic, the request is not); the error says
   // so, and the client may retry (an upsert retry is idempotent, an insert retry is not).
@@ -110,7 +112,7 @@ ApiResult<Reply> ProxyImpl::WriteRows(Call& call, bool upsert) {
     msg::WalMessage message;
     message.type = upsert ? msg::MessageType::kUpsert : msg::MessageType::kInsert;
     message.collection_id = info.id;
-    message.timestamp = *ts;
+    message.timestamp = ts;
     message.rows = std::move(shard.rows);
     message.partition_ids = std::move(shard.partition_ids);
     if (upsert) message.deleted_pks = std::move(shard.pks);
@@ -182,14 +184,15 @@ ApiResult<Reply> ProxyImpl::Delete(Call& call) {
     const int32_t shard = ShardOf(key, info.num_shards);
     by_shard[shard].push_back(std::move(key));
   }
-  auto ts = coordinator_->AllocateTimestamp();
-  if (!ts.ok()) return ToApiStatus(ts.status(), ErrorContext::kGeneral);
+  std::vector<int32_t> shard_ids;
+  for (const auto& [shard, shard_keys] : by_shard) shard_ids.push_back(shard);
+  TESSERA_API_ASSIGN_OR_RETURN(TimeTicker::Write write, BeginWrite(info, shard_ids));
   size_t written = 0;
   for (auto& [shard, shard_keys] : by_shard) {
     msg::WalMessage message;
     message.type = msg::MessageType::kDelete;
     message.collection_id = info.id;
-    message.timestamp = *ts;
+    message.timestamp = write.timestamp();
     message.deleted_pks = std::move(shard_keys);
     const size_t rows = message.deleted_pks.size();
     ApiStatus appended = AppendToWal(info.Channel(shard), message).status();

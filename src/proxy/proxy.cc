@@ -127,12 +127,64 @@ ProxyImpl::ProxyImpl(ProxyOptions options, coord::Coordinator* coordinator, quer
       query_node_(query_node),
       log_(log),
       acks_(options.bounded_staleness),
+      ticker_([coordinator] { return coordinator->AllocateTimestamp(); }),
       rows_inserted_(metrics::Registry::Default().GetCounter(
           "tessera_rows_inserted_total", "Rows written to the WAL by inserts and upserts")),
       rows_deleted_(metrics::Registry::Default().GetCounter("tessera_rows_deleted_total",
                                                             "Primary keys written to the WAL by deletes")),
       wal_append_seconds_(metrics::Registry::Default().GetHistogram(
-          "tessera_wal_append_duration_seconds", "Latency of one WAL append by the proxy")) {}
+          "tessera_wal_append_duration_seconds", "Latency of one WAL append by the proxy")) {
+  if (options_.time_tick_interval.count() > 0) tick_thread_ = std::thread([this] { TickLoop(); });
+}
+
+ProxyImpl::~ProxyImpl() {
+  {
+    std::lock_guard<std::mutex> l(tick_mu_);
+    stopping_ = true;
+  }
+  tick_cv_.notify_all();
+  if (tick_thread_.joinable()) tick_thread_.join();
+}
+
+void ProxyImpl::TickLoop() {
+  std::unique_lock<std::mutex> l(tick_mu_);
+  while (!stopping_) {
+    tick_cv_.wait_for(l, options_.time_tick_interval, [this] { return stopping_; });
+    l.unlock();
+    AppendTimeTicks();  // once more when stopping: the last writes get their tick
+    l.lock();
+  }
+}
+
+void ProxyImpl::AppendTimeTicks() {
+  auto ticks = ticker_.Due();
+  if (!ticks.ok()) {
+    TESSERA_LOG_WARN("time ticks: {}", ticks.status().ToString());
+    return;
+  }
+  for (const TimeTicker::Tick& tick : *ticks) {
+    msg::WalMessage message;
+    message.type = msg::MessageType::kTimeTick;
+    message.collection_id = tick.collection_id;
+    message.timestamp = tick.timestamp;
+    auto record = msg::EncodeWalMessage(message);
+    Status appended = record.status();
+    if (record.ok()) appended = log_->Append(tick.channel, std::span<const std::string>(&*record, 1)).status();
+    // A channel that is gone (collection dropped) or stopped just misses its tick: ticks
+    // only ever allow more, a missing one holds nothing back but delete retirement.
+    if (!appended.ok()) TESSERA_LOG_DEBUG("time tick on {}: {}", tick.channel, appended.ToString());
+  }
+}
+
+ApiResult<TimeTicker::Write> ProxyImpl::BeginWrite(const coord::CollectionInfo& info,
+                                                    const std::vector<int32_t>& shards) {
+  std::vector<std::string> channels;
+  channels.reserve(shards.size());
+  for (int32_t shard : shards) channels.push_back(info.Channel(shard));
+  auto write = ticker_.Begin(info.id, std::move(channels));
+  if (!write.ok()) return ToApiStatus(write.status(), ErrorContext::kGeneral);
+  return std::move(write).value();
+}
 
 namespace {
 

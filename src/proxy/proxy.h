@@ -39,6 +39,9 @@ struct ProxyOptions {
   /// process is above its memory limit: ResourceExhausted "memory quota exceeded", code 9).
   /// Deletes are not asked: they are how a user makes room. Empty = always admitted.
   std::function<Status()> admit_write;
+  /// How often a time tick is appended to each WAL channel written since its last tick
+  /// (docs/format/wal_message.md; compaction retires deletes with them); 0 = never.
+  std::chrono::milliseconds time_tick_interval{1000};
 };
 
 /// The Milvus RESTful API v2 (spec/REST_API.md) over the role interfaces: validates and

@@ -4,8 +4,11 @@
 // handlers_*.cc files (one per endpoint category).
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +24,7 @@
 #include "proxy/http_types.h"
 #include "proxy/json_fields.h"
 #include "proxy/proxy.h"
+#include "proxy/time_ticker.h"
 #include "querynode/query_node.h"
 #include "storage/log/log.h"
 
@@ -53,6 +57,8 @@ class ProxyImpl {
 
   ProxyImpl(ProxyOptions options, coord::Coordinator* coordinator, querynode::QueryNode* query_node,
             storage::Log* log);
+  /// Stops the time-tick thread (appending the ticks due first).
+  ~ProxyImpl();
 
   HttpResponse Handle(const HttpRequest& request);
 
@@ -124,12 +130,23 @@ class ProxyImpl {
   ApiResult<uint64_t> AppendToWal(const std::string& channel, const msg::WalMessage& message);
   /// Insert and upsert share everything but the message type and the response keys.
   ApiResult<Reply> WriteRows(Call& call, bool upsert);
+  /// The timestamp of a write of `info` to the channels of `shards`, in flight (for the
+  /// time ticks) until the returned Write is destroyed.
+  ApiResult<TimeTicker::Write> BeginWrite(const coord::CollectionInfo& info, const std::vector<int32_t>& shards);
+  /// Appends the time ticks due (every time_tick_interval on the ticker thread).
+  void AppendTimeTicks();
+  void TickLoop();
 
   const ProxyOptions options_;
   coord::Coordinator* const coordinator_;
   querynode::QueryNode* const query_node_;
   storage::Log* const log_;
   AckTracker acks_;
+  TimeTicker ticker_;
+  std::mutex tick_mu_;
+  std::condition_variable tick_cv_;
+  bool stopping_ = false;  // guarded by tick_mu_
+  std::thread tick_thread_;
 
   metrics::Counter& rows_inserted_;
   metrics::Counter& rows_deleted_;

@@ -17,10 +17,13 @@
 
 namespace tessera::proxy::testing {
 
-/// A proxy over a LocalLog in a temp dir, a FakeCoordinator and a MiniQueryNode.
+/// A proxy over a LocalLog in a temp dir, a FakeCoordinator and a MiniQueryNode. Time
+/// ticks are off unless `time_ticks` (they would add records at moments tests cannot
+/// predict).
 class ProxyHarness {
  public:
-  explicit ProxyHarness(ProxyOptions options = {}) {
+  explicit ProxyHarness(ProxyOptions options = {}, bool time_ticks = false) {
+    if (!time_ticks) options.time_tick_interval = std::chrono::milliseconds(0);
     auto log = storage::LocalLog::Open(dir_.path() + "/wal");
     EXPECT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(log).value();

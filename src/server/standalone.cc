@@ -125,6 +125,7 @@ Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
   proxy_options.admit_write = [watermark = p->write_memory.get()] { return watermark->Check(); };
   proxy_options.bounded_staleness = c.GetDuration("coord.bounded_staleness");
   proxy_options.request_timeout = c.GetDuration("server.request_timeout");
+  proxy_options.time_tick_interval = c.GetDuration("proxy.time_tick_interval");
   p->proxy = std::make_unique<proxy::Proxy>(proxy_options, p->coord.get(), p->querynode.get(), p->log.get());
 
   HttpServerOptions http_options;
