@@ -118,6 +118,18 @@ struct SegmentInfo {
   bool dropped = false;
 };
 
+/// Which deletes of a compaction's inputs may be dropped instead of carried over to the
+/// output (src/coord/README.md, "Retiring deletes"). A delete of key k at timestamp t is
+/// dropped when t <= up_to_ts and none of `other_stats` may hold k: every row it could hide
+/// is then older than a time tick of the channel, so it lies in a sealed segment of the
+/// channel; the inputs' rows are rewritten without it, and the other segments hold no k.
+struct DeleteRetirement {
+  /// The largest time tick of the channel's live segments; 0 = drop nothing.
+  uint64_t up_to_ts = 0;
+  /// Stats files of every other live segment of the channel that has rows.
+  std::vector<std::string> other_stats;
+};
+
 /// Build state of one index over a collection, summed over its segments.
 struct IndexProgress {
   uint64_t total_rows = 0;

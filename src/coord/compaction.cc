@@ -234,6 +234,23 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
   return plans;
 }
 
+DeleteRetirement CoordinatorImpl::RetirementLocked(const std::vector<SegmentInfo>& live, const std::string& channel,
+                                                  const std::vector<int64_t>& inputs) const {
+  // Every row a delete at or below the channel's largest time tick can hide was appended
+  // before that tick, so it is in a sealed segment of the channel: an input (rewritten
+  // without it) or one of the others, whose stats must rule the key out. Outputs of other
+  // compactions still being indexed hold rows of their inputs, which are live here.
+  DeleteRetirement retire;
+  for (const SegmentInfo& segment : live) {
+    if (segment.channel != channel) continue;
+    retire.up_to_ts = std::max(retire.up_to_ts, segment.time_tick);
+    if (segment.num_rows == 0 || std::find(inputs.begin(), inputs.end(), segment.id) != inputs.end()) continue;
+    if (segment.stats.empty()) return DeleteRetirement{};  // rows that nothing can rule out
+    retire.other_stats.push_back(segment.stats);
+  }
+  return retire;
+}
+
 uint64_t CoordinatorImpl::EstimateDeletedRows(const SegmentInfo& segment,
                                               const std::set<segment::PrimaryKey>& deleted_pks) {
   // Estimate: every deleted primary key that the segment's PK range and Bloom filter may
@@ -250,13 +267,7 @@ uint64_t CoordinatorImpl::EstimateDeletedRows(const SegmentInfo& segment,
     return 0;
   }
   uint64_t hits = 0;
-  for (const segment::PrimaryKey& pk : deleted_pks) {
-    if (stats->min_pk.has_value() && (pk.index() != stats->min_pk->index() || pk < *stats->min_pk || *stats->max_pk < pk)) {
-      continue;
-    }
-    const bool maybe = std::visit([&](const auto& key) { return stats->bloom.MightContain(key); }, pk);
-    if (maybe) ++hits;
-  }
+  for (const segment::PrimaryKey& pk : deleted_pks) hits += stats->MayContain(pk) ? 1 : 0;
   return std::min<uint64_t>(hits, segment.num_rows);
 }
 
@@ -275,6 +286,7 @@ void CoordinatorImpl::RunCompactionPlan(int64_t job_id, size_t plan_index) {
   CollectionInfo info;
   std::vector<SegmentInfo> inputs;
   std::vector<std::string> all_deltalogs;
+  DeleteRetirement retire;
   int64_t output_id = 0;
   std::string channel;
   {
@@ -294,16 +306,18 @@ void CoordinatorImpl::RunCompactionPlan(int64_t job_id, size_t plan_index) {
       inputs.push_back(it->second);
     }
     std::set<std::string> deltalogs;
-    for (const SegmentInfo& segment : LiveSegmentsLocked(coll->first)) {
+    const std::vector<SegmentInfo> live = LiveSegmentsLocked(coll->first);
+    for (const SegmentInfo& segment : live) {
       deltalogs.insert(segment.deltalogs.begin(), segment.deltalogs.end());
     }
     all_deltalogs.assign(deltalogs.begin(), deltalogs.end());
+    retire = RetirementLocked(live, plan.channel, plan.inputs);
     info = coll->second;
     output_id = plan.output_id;
     channel = plan.channel;
     plan.state = CompactionPlan::State::kCompacting;
   }
-  auto written = data_node_->Compact(info, inputs, all_deltalogs, output_id);
+  auto written = data_node_->Compact(info, inputs, all_deltalogs, output_id, retire);
   std::vector<indexnode::BuildJob> jobs;
   {
     std::lock_guard lock(mu_);

@@ -116,6 +116,57 @@ TEST_F(CoordTest, CompactionKeepsOldSegmentsUntilTheNewOneIsIndexed) {
   EXPECT_EQ(after->completed_plans, 0);
 }
 
+TEST_F(CoordTest, CompactionMayRetireDeletesUpToTheChannelsLargestTick) {
+  CollectionInfo info = Create("books", 2);
+  auto flushed = [&](uint64_t start, uint64_t end, int64_t rows, int64_t first_pk, int32_t shard, uint64_t tick) {
+    SegmentInfo s = testing::WriteSegmentFiles(*objects_, info, shard, *coord_->AllocateIds(1), start, end,
+                                               [&] {
+                                                 std::vector<int64_t> pks;
+                                                 for (int64_t i = 0; i < rows; ++i) pks.push_back(first_pk + i);
+                                                 return pks;
+                                               }(),
+                                               {});
+    s.time_tick = tick;
+    EXPECT_OK(coord_->SegmentFlushed(s));
+    return s;
+  };
+  SegmentInfo a = flushed(0, 10, 10, 0, 0, 50);
+  SegmentInfo b = flushed(10, 20, 10, 10, 0, 70);
+  SegmentInfo big = flushed(20, 30, 500, 20, 0, 90);         // not small: not an input
+  SegmentInfo empty = flushed(30, 31, 0, 0, 0, 95);          // no rows: nothing to rule out
+  flushed(0, 10, 500, 1000, 1, 500);                         // another channel's tick
+  ASSERT_TRUE(coord_->Compact(info.id).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(data_.mu);
+    return !data_.compactions.empty();
+  }));
+  std::lock_guard lock(data_.mu);
+  ASSERT_EQ(data_.compactions.size(), 1u);
+  EXPECT_EQ(Ids(data_.compactions[0].inputs), (std::set<int64_t>{a.id, b.id, empty.id}));
+  EXPECT_EQ(data_.compactions[0].retire.up_to_ts, 95u);
+  EXPECT_EQ(data_.compactions[0].retire.other_stats, std::vector<std::string>{big.stats});
+}
+
+TEST_F(CoordTest, CompactionRetiresNothingBesideASegmentWithoutStats) {
+  CollectionInfo info = Create("books");
+  SegmentInfo a = Flushed(info, 0, 10, 10, 0);
+  SegmentInfo b = Flushed(info, 10, 20, 10, 10);
+  SegmentInfo big = testing::WriteSegmentFiles(*objects_, info, 0, *coord_->AllocateIds(1), 20, 30,
+                                               std::vector<int64_t>(500, 7), {});
+  big.stats.clear();  // rows whose keys nothing can rule out
+  big.time_tick = 80;
+  ASSERT_OK(coord_->SegmentFlushed(big));
+  ASSERT_TRUE(coord_->Compact(info.id).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(data_.mu);
+    return !data_.compactions.empty();
+  }));
+  std::lock_guard lock(data_.mu);
+  EXPECT_EQ(Ids(data_.compactions[0].inputs), (std::set<int64_t>{a.id, b.id}));
+  EXPECT_EQ(data_.compactions[0].retire.up_to_ts, 0u);
+  EXPECT_TRUE(data_.compactions[0].retire.other_stats.empty());
+}
+
 TEST_F(CoordTest, CompactionWithNothingToDoCompletesAtOnce) {
   CollectionInfo info = Create("books");
   Flushed(info, 0, 10, 500);

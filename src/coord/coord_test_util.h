@@ -156,10 +156,11 @@ class FakeDataNode final : public datanode::DataNode {
     return hook ? hook(collection_id) : Status::OK();
   }
   Result<SegmentInfo> Compact(const CollectionInfo& collection, const std::vector<SegmentInfo>& inputs,
-                              const std::vector<std::string>& all_deltalogs, int64_t new_segment_id) override {
+                              const std::vector<std::string>& all_deltalogs, int64_t new_segment_id,
+                              const DeleteRetirement& retire) override {
     {
       std::lock_guard lock(mu);
-      compactions.push_back({inputs, all_deltalogs, new_segment_id});
+      compactions.push_back({inputs, all_deltalogs, new_segment_id, retire});
       if (!compact_status.ok()) return compact_status;
     }
     SegmentInfo out;
@@ -197,6 +198,7 @@ class FakeDataNode final : public datanode::DataNode {
     std::vector<SegmentInfo> inputs;
     std::vector<std::string> all_deltalogs;
     int64_t new_segment_id = 0;
+    DeleteRetirement retire;
   };
 
   std::mutex mu;

@@ -230,6 +230,10 @@ class CoordinatorImpl final : public Coordinator {
   /// Plans for one collection, inputs reserved and output ids allocated. Reads deltalogs
   /// and stats from the object store for the delete-ratio estimate (no lock held).
   Result<std::vector<CompactionPlan>> PlanCompaction(int64_t collection_id);
+  /// What a compaction of `inputs` on `channel` may retire, given the collection's `live`
+  /// segments (coord::DeleteRetirement).
+  DeleteRetirement RetirementLocked(const std::vector<SegmentInfo>& live, const std::string& channel,
+                                    const std::vector<int64_t>& inputs) const;
   /// Estimated rows of `segment` hidden by deletes of `deleted_pks` (all newer than its
   /// rows), from the segment's stats (PK range and Bloom filter).
   uint64_t EstimateDeletedRows(const SegmentInfo& segment, const std::set<segment::PrimaryKey>& deleted_pks);

@@ -12,6 +12,7 @@
 #include "datanode/segment_writer.h"
 #include "segment/binlog.h"
 #include "segment/deltalog.h"
+#include "segment/stats.h"
 
 namespace tessera::datanode {
 
@@ -62,6 +63,43 @@ Result<std::unique_ptr<core::Column>> ReadColumn(const coord::SegmentInfo& input
   return column;
 }
 
+/// The inputs' own delete entries (their deltalogs, each read once) that `retire` does not
+/// allow to drop, in `kept`; returns how many it dropped.
+Result<uint64_t> KeepUnretiredDeletes(const std::vector<coord::SegmentInfo>& inputs, const coord::DeleteRetirement& retire,
+                                  core::DataType pk_type, const GetFn& get, std::vector<segment::DeleteEntry>* kept) {
+  if (retire.up_to_ts == 0) return uint64_t{0};
+  std::vector<segment::SegmentStats> others;
+  for (const std::string& key : retire.other_stats) {
+    TESSERA_ASSIGN_OR_RETURN(std::string bytes, get(key));
+    TESSERA_ASSIGN_OR_RETURN(segment::SegmentStats stats, segment::ReadStats(bytes, key));
+    others.push_back(std::move(stats));
+  }
+  uint64_t dropped = 0;
+  std::set<std::string> seen;
+  for (const coord::SegmentInfo& input : inputs) {
+    for (const std::string& key : input.deltalogs) {
+      if (!seen.insert(key).second) continue;
+      TESSERA_ASSIGN_OR_RETURN(std::string bytes, get(key));
+      TESSERA_ASSIGN_OR_RETURN(segment::Deltalog log, segment::ReadDeltalog(bytes, key));
+      if (log.pk_type != pk_type && !log.entries.empty()) {
+        return Status::DataLoss("deltalog " + key + " holds " + std::string(core::DataTypeName(log.pk_type)) +
+                                " keys but the primary key is " + std::string(core::DataTypeName(pk_type)));
+      }
+      for (segment::DeleteEntry& entry : log.entries) {
+        const bool retired = entry.timestamp <= retire.up_to_ts &&
+                             std::none_of(others.begin(), others.end(),
+                                          [&](const segment::SegmentStats& s) { return s.MayContain(entry.pk); });
+        if (retired) {
+          ++dropped;
+        } else {
+          kept->push_back(std::move(entry));
+        }
+      }
+    }
+  }
+  return dropped;
+}
+
 /// Appends the rows of `input` that no delete hides to `out`.
 Status CopyLiveRows(const coord::CollectionInfo& collection, const coord::SegmentInfo& input,
                     const DeleteIndex& deletes, const GetFn& get, SegmentData* out) {
@@ -93,10 +131,10 @@ Status CopyLiveRows(const coord::CollectionInfo& collection, const coord::Segmen
 
 }  // namespace
 
-Result<coord::SegmentInfo> CompactSegments(const coord::CollectionInfo& collection,
+Result<CompactionResult> CompactSegments(const coord::CollectionInfo& collection,
                                            const std::vector<coord::SegmentInfo>& inputs,
                                            const std::vector<std::string>& all_deltalogs, int64_t new_segment_id,
-                                           storage::ObjectStore& objects,
+                                           const coord::DeleteRetirement& retire, storage::ObjectStore& objects,
                                            const std::function<bool(std::chrono::milliseconds)>& sleep,
                                            Backoff backoff) {
   const std::string what = "compaction into segment " + std::to_string(new_segment_id);
@@ -141,6 +179,9 @@ Result<coord::SegmentInfo> CompactSegments(const coord::CollectionInfo& collecti
     if (input.num_rows == 0) continue;
     TESSERA_RETURN_IF_ERROR(CopyLiveRows(collection, input, deletes, get, &*data).WithContext(what));
   }
+  auto retired = KeepUnretiredDeletes(inputs, retire, pk->data_type, get, &data->deletes);
+  if (!retired.ok()) return retired.status().WithContext(what);
+  if (*retired == 0) data->deletes.clear();  // nothing dropped: the inputs' deltalogs are carried as they are
 
   const std::string& channel = inputs.front().channel;
   auto encoded = EncodeSegment(collection, channel, new_segment_id, *data);
@@ -152,7 +193,9 @@ Result<coord::SegmentInfo> CompactSegments(const coord::CollectionInfo& collecti
   for (const coord::SegmentInfo& input : inputs) {
     info.start_offset = std::min(info.start_offset, input.start_offset);
     info.end_offset = std::max(info.end_offset, input.end_offset);
+    info.time_tick = std::max(info.time_tick, input.time_tick);
     info.compacted_from.push_back(input.id);
+    if (*retired > 0) continue;  // EncodeSegment wrote the kept deletes as the output's own deltalog
     for (const std::string& key : input.deltalogs) {
       if (seen.insert(key).second) info.deltalogs.push_back(key);
     }
@@ -162,7 +205,7 @@ Result<coord::SegmentInfo> CompactSegments(const coord::CollectionInfo& collecti
         "data node: writing " + key, [&] { return objects.Put(key, bytes); }, sleep, backoff));
     crash_point::Reach(crash_point::Site::kCompactionMidUpload);
   }
-  return std::move(encoded->info);
+  return CompactionResult{.segment = std::move(encoded->info), .retired_deletes = *retired};
 }
 
 }  // namespace tessera::datanode

@@ -38,8 +38,17 @@ class CompactorTest : public testing::StorageFixture {
     return keys;
   }
   Result<coord::SegmentInfo> Compact(const std::vector<coord::SegmentInfo>& inputs,
-                                     const std::vector<std::string>& deltalogs, int64_t id = 5000) {
-    return node_->Compact(collection_, inputs, deltalogs, id);
+                                     const std::vector<std::string>& deltalogs, int64_t id = 5000,
+                                     const coord::DeleteRetirement& retire = {}) {
+    return node_->Compact(collection_, inputs, deltalogs, id, retire);
+  }
+  /// Every delete entry of `segment`'s deltalogs.
+  std::vector<segment::DeleteEntry> Deletes(const coord::SegmentInfo& segment) {
+    std::vector<segment::DeleteEntry> out;
+    for (const std::string& key : segment.deltalogs) {
+      for (const auto& entry : ReadDeletes(key)) out.push_back(entry);
+    }
+    return out;
   }
 
   std::unique_ptr<DataNodeImpl> node_;
@@ -87,6 +96,39 @@ TEST_F(CompactorTest, EverythingDeletedGivesAnEmptySegment) {
   EXPECT_TRUE(out->binlogs.empty());
   EXPECT_TRUE(out->stats.empty());
   EXPECT_EQ(out->deltalogs, b.deltalogs);
+}
+
+TEST_F(CompactorTest, RetiresDeletesUpToTheTickThatNoOtherSegmentNeeds) {
+  auto a = Flushed({testing::InsertRecord(collection_, {1, 2, 3}, 100)});
+  auto b = Flushed({testing::DeleteRecord(collection_, {1}, 200), testing::DeleteRecord(collection_, {2}, 210),
+                    testing::DeleteRecord(collection_, {9}, 220), testing::DeleteRecord(collection_, {4}, 400),
+                    testing::TimeTickRecord(collection_, 300)});
+  EXPECT_EQ(b.time_tick, 300u);
+  auto c = Flushed({testing::InsertRecord(collection_, {2}, 50)});  // an older row of key 2, elsewhere
+  ASSERT_EQ(Deletes(b).size(), 4u);
+
+  coord::DeleteRetirement retire{.up_to_ts = 300, .other_stats = {c.stats}};
+  auto out = Compact({a, b}, AllDeltalogs({a, b, c}), 5000, retire);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->time_tick, 300u);
+  EXPECT_THAT(Ids(*out), ElementsAre(3)) << "rows hidden by every delete are gone";
+  // Kept: key 2 (segment c may hold it) and key 4 (after the tick). Retired: 1 and 9.
+  ASSERT_EQ(out->deltalogs.size(), 1u);
+  EXPECT_NE(out->deltalogs[0], b.deltalogs[0]) << "a new deltalog, not the input's";
+  EXPECT_THAT(out->deltalogs[0], HasSubstr("collections/7/" + Channel() + "/5000/deltalog/"));
+  EXPECT_THAT(Deletes(*out), ElementsAre(segment::DeleteEntry{int64_t{2}, 210}, segment::DeleteEntry{int64_t{4}, 400}));
+
+  // Without a tick nothing is retired, and the inputs' deltalogs are carried as they are.
+  auto kept = Compact({a, b}, AllDeltalogs({a, b, c}), 5001, {.up_to_ts = 0, .other_stats = {}});
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(kept->deltalogs, b.deltalogs);
+  // Everything retired: no deltalog at all.
+  auto none = Compact({a, b}, AllDeltalogs({a, b}), 5002, {.up_to_ts = 1000, .other_stats = {}});
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->deltalogs.empty());
+  // A stats file that cannot be read fails the compaction instead of guessing.
+  auto bad = Compact({a, b}, AllDeltalogs({a, b}), 5003, {.up_to_ts = 1000, .other_stats = {"collections/7/x/stats/1"}});
+  EXPECT_EQ(bad.status().code(), StatusCode::kDataLoss) << bad.status().ToString();
 }
 
 TEST_F(CompactorTest, RejectsBadInputs) {

@@ -35,12 +35,13 @@ class DataNode {
   /// Compaction: writes one new segment (id `new_segment_id`, channel and WAL range
   /// spanning the inputs) holding the inputs' rows minus those hidden by any delete of the
   /// collection (deltalogs of every live segment, `all_deltalogs`), with the inputs'
-  /// deltalogs carried over and compacted_from = the input ids. Does not register it: the
-  /// coordinator does, after indexing it. Inputs must share one channel.
+  /// deletes carried over except those `retire` allows to drop, and compacted_from = the
+  /// input ids. Does not register it: the coordinator does, after indexing it. Inputs must
+  /// share one channel.
   virtual Result<coord::SegmentInfo> Compact(const coord::CollectionInfo& collection,
                                              const std::vector<coord::SegmentInfo>& inputs,
-                                             const std::vector<std::string>& all_deltalogs,
-                                             int64_t new_segment_id) = 0;
+                                             const std::vector<std::string>& all_deltalogs, int64_t new_segment_id,
+                                             const coord::DeleteRetirement& retire) = 0;
   /// Rows buffered but not yet flushed, optionally of one partition only.
   virtual uint64_t GrowingRows(int64_t collection_id, std::optional<int64_t> partition_id) = 0;
 };

@@ -171,24 +171,24 @@ Status DataNodeImpl::CollectionStatus(int64_t collection_id) const {
 Result<coord::SegmentInfo> DataNodeImpl::Compact(const coord::CollectionInfo& collection,
                                                  const std::vector<coord::SegmentInfo>& inputs,
                                                  const std::vector<std::string>& all_deltalogs,
-                                                 int64_t new_segment_id) {
+                                                 int64_t new_segment_id, const coord::DeleteRetirement& retire) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopped_) return Status::Unavailable("data node is stopped");
   }
   TESSERA_RETURN_IF_ERROR(CheckCollection(collection));
   const auto start = std::chrono::steady_clock::now();
-  auto result = CompactSegments(collection, inputs, all_deltalogs, new_segment_id, *objects_,
+  auto result = CompactSegments(collection, inputs, all_deltalogs, new_segment_id, retire, *objects_,
                                 [this](std::chrono::milliseconds d) { return SleepUnlessStopped(d); });
-  if (result.ok()) {
-    auto& metrics = DataNodeMetrics::Get();
-    metrics.compactions.Inc();
-    metrics.compaction_seconds.Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    TESSERA_LOG_INFO("data node: compacted {} segments of channel {} into segment {} ({} rows)", inputs.size(),
-                     result->channel, result->id, result->num_rows);
-  }
-  return result;
+  if (!result.ok()) return result.status();
+  auto& metrics = DataNodeMetrics::Get();
+  metrics.compactions.Inc();
+  metrics.compaction_seconds.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  metrics.deletes_retired.Inc(static_cast<double>(result->retired_deletes));
+  const coord::SegmentInfo& out = result->segment;
+  TESSERA_LOG_INFO("data node: compacted {} segments of channel {} into segment {} ({} rows, {} deletes retired)",
+                   inputs.size(), out.channel, out.id, out.num_rows, result->retired_deletes);
+  return std::move(result->segment);
 }
 
 }  // namespace tessera::datanode

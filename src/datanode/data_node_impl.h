@@ -67,8 +67,8 @@ class DataNodeImpl final : public DataNode {
   Status Flush(int64_t collection_id) override;
   Result<coord::SegmentInfo> Compact(const coord::CollectionInfo& collection,
                                      const std::vector<coord::SegmentInfo>& inputs,
-                                     const std::vector<std::string>& all_deltalogs,
-                                     int64_t new_segment_id) override;
+                                     const std::vector<std::string>& all_deltalogs, int64_t new_segment_id,
+                                     const coord::DeleteRetirement& retire) override;
   /// 0 when the collection is not watched.
   uint64_t GrowingRows(int64_t collection_id, std::optional<int64_t> partition_id) override;
 

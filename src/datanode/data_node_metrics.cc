@@ -16,6 +16,8 @@ DataNodeMetrics& DataNodeMetrics::Get() {
         r.GetGauge("tessera_datanode_growing_rows", "Rows consumed by the data node and not yet flushed"),
         r.GetCounter("tessera_datanode_compactions_total", "Compacted segments written"),
         r.GetHistogram("tessera_datanode_compaction_duration_seconds", "Time to write one compacted segment"),
+        r.GetCounter("tessera_datanode_compaction_deletes_retired_total",
+                     "Delete entries a compaction dropped: nothing left for them to hide"),
     };
   }();
   return *instance;

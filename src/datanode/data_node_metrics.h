@@ -19,6 +19,7 @@ struct DataNodeMetrics {
   metrics::Gauge& growing_rows;       // rows consumed but not yet in a flushed segment
   metrics::Counter& compactions;
   metrics::Histogram& compaction_seconds;
+  metrics::Counter& deletes_retired;  // delete entries compaction dropped instead of carrying
 
   static DataNodeMetrics& Get();
 };

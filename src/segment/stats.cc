@@ -122,6 +122,12 @@ Result<std::string> WriteStats(const SegmentStats& stats, const Compression& com
   return builder.Finish();
 }
 
+bool SegmentStats::MayContain(const PrimaryKey& pk) const {
+  if (!min_pk.has_value() || !max_pk.has_value()) return false;
+  if (pk.index() != min_pk->index() || pk < *min_pk || *max_pk < pk) return false;
+  return std::visit([&](const auto& key) { return bloom.MightContain(key); }, pk);
+}
+
 Result<SegmentStats> ReadStats(std::string_view bytes, std::string_view object_key) {
   TESSERA_ASSIGN_OR_RETURN(auto file, internal::ParseFile(bytes, internal::kStatsMagic, kKind, object_key));
   Decoder m(file.metadata, internal::FileContext(kKind, object_key), internal::kFileHeaderFixedBytes);

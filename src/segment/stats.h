@@ -25,6 +25,10 @@ struct SegmentStats {
   std::optional<PrimaryKey> max_pk;
   BloomFilter bloom;
 
+  /// False only when the segment certainly holds no row with `pk` (no rows, another key
+  /// type, outside the range, or not in the Bloom filter).
+  bool MayContain(const PrimaryKey& pk) const;
+
   bool operator==(const SegmentStats&) const = default;
 };
 

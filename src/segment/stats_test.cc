@@ -51,6 +51,24 @@ TEST(Stats, VarCharMinMaxIsBytewise) {
   EXPECT_TRUE(read.bloom.MightContain(std::string_view("日本")));
 }
 
+TEST(Stats, MayContainRulesOutByRangeTypeAndBloom) {
+  auto field = MakeField(100, "id", DataType::kInt64);
+  std::vector<json> ids;
+  for (int64_t id = 1000; id < 3000; id += 2) ids.push_back(id);  // even keys only
+  auto stats = ComputeStats(*MakeColumn(field, ids));
+  ASSERT_TRUE(stats.ok());
+  for (int64_t id = 1000; id < 3000; id += 2) ASSERT_TRUE(stats->MayContain(PrimaryKey(id))) << id;
+  EXPECT_FALSE(stats->MayContain(PrimaryKey(int64_t{999})));   // below the range
+  EXPECT_FALSE(stats->MayContain(PrimaryKey(int64_t{3000})));  // above it
+  EXPECT_FALSE(stats->MayContain(PrimaryKey(std::string("1000"))));  // another key type
+  int odd_maybe = 0;
+  for (int64_t id = 1001; id < 3000; id += 2) odd_maybe += stats->MayContain(PrimaryKey(id)) ? 1 : 0;
+  EXPECT_LT(odd_maybe, 60) << "a 1% Bloom filter lets few of 1000 absent keys through";
+  auto empty = ComputeStats(*MakeColumn(field, {}));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_FALSE(empty->MayContain(PrimaryKey(int64_t{1})));
+}
+
 TEST(Stats, EmptySegment) {
   auto field = MakeField(100, "id", DataType::kInt64);
   auto stats = ComputeStats(*MakeColumn(field, {}));
