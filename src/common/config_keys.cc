@@ -91,6 +91,8 @@ constexpr KeySpec kKeys[] = {
      .doc = "Write-ahead log backend.", .choices = "local,nats"},
     {.section = "log", .key = "path", .type = kString, .default_value = "./data/wal",
      .doc = "Directory of the local WAL."},
+    {.section = "log", .key = "segment_size", .type = kBytes, .default_value = "64MiB",
+     .doc = "The local WAL writes each channel in files of about this size; flushed records are deleted a whole file at a time (after each garbage-collection pass)."},
     {.section = "log", .key = "url", .type = kString, .default_value = "",
      .doc = "NATS server URL, e.g. nats://host:4222."},
     {.section = "log", .key = "replicas", .type = kInt, .default_value = "1",

@@ -7,6 +7,7 @@
 
 #include "coord/coord_test_util.h"
 #include "coord/meta_keys.h"
+#include "storage/log/local_log.h"
 
 namespace tessera::coord {
 namespace {
@@ -374,6 +375,49 @@ TEST_F(CoordTest, BackgroundGc) {
   const std::string orphan = "collections/1/c1_s0/5/binlog/100/1";
   ASSERT_OK(objects_->Put(orphan, "x"));
   EXPECT_TRUE(WaitFor([&] { return !Exists(orphan); }));
+}
+
+TEST_F(CoordTest, WalIsTruncatedBelowTheCheckpointAndTheQueryNodesTail) {
+  storage::LocalLogOptions log_options;
+  log_options.segment_bytes = 2048;  // a file every two records
+  auto log = storage::LocalLog::Open((dir_.path() / "wal").string(), log_options);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  coord_->AttachLog(log->get());
+  CollectionInfo info = Create("books");
+  CollectionInfo gone = Create("gone");
+  const std::string channel = info.Channel(0);
+  const std::string record(1500, 'x');
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE((*log)->Append(channel, std::vector<std::string>{record}).ok());
+    ASSERT_TRUE((*log)->Append(gone.Channel(0), std::vector<std::string>{record}).ok());
+  }
+  auto first = [&](const std::string& ch) { return (*log)->FirstOffset(ch).value(); };
+  ASSERT_OK(coord_->TruncateWal());
+  EXPECT_EQ(first(channel), 0u) << "no checkpoint yet: everything is needed";
+
+  Flushed(info, 0, 30, 10);  // checkpoint 30
+  {
+    std::lock_guard lock(query_.mu);
+    query_.tail_positions[info.id] = {{channel, 12}};  // a query node still reading at 12
+  }
+  ASSERT_OK(coord_->TruncateWal());
+  EXPECT_GT(first(channel), 0u);
+  EXPECT_LE(first(channel), 12u);
+  {
+    std::lock_guard lock(query_.mu);
+    query_.tail_positions[info.id] = {{channel, 40}};
+  }
+  ASSERT_OK(coord_->TruncateWal());
+  EXPECT_GT(first(channel), 12u);
+  EXPECT_LE(first(channel), 30u) << "never past the checkpoint";
+  EXPECT_EQ(first(gone.Channel(0)), 0u);
+
+  // A dropped collection's channel goes entirely (but for the file that holds the next offset).
+  ASSERT_OK(coord_->DropCollection("default", "gone"));
+  ASSERT_OK(coord_->TruncateWal());
+  EXPECT_GE(first(gone.Channel(0)), 38u);
+  EXPECT_EQ((*log)->LastOffset(gone.Channel(0)).value(), std::optional<uint64_t>(39));
+  coord_->AttachLog(nullptr);
 }
 
 }  // namespace

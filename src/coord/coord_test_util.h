@@ -286,6 +286,11 @@ class FakeQueryNode final : public querynode::QueryNode {
     std::lock_guard lock(mu);
     return loaded.count(collection_id) > 0;
   }
+  std::map<std::string, uint64_t> TailPositions(int64_t collection_id) const override {
+    std::lock_guard lock(mu);
+    auto it = tail_positions.find(collection_id);
+    return it == tail_positions.end() ? std::map<std::string, uint64_t>{} : it->second;
+  }
   Status LoadFailure(int64_t collection_id) const override {
     std::lock_guard lock(mu);
     auto it = failures.find(collection_id);
@@ -313,6 +318,7 @@ class FakeQueryNode final : public querynode::QueryNode {
   Status load_status;
   Status add_status;  // what AddSegment of a loaded collection answers when not OK
   std::map<int64_t, Status> failures;  // the last failed load of a collection not loaded
+  std::map<int64_t, std::map<std::string, uint64_t>> tail_positions;  // what TailPositions answers
   std::vector<Load> loads;
   std::vector<int64_t> releases;
   std::vector<SegmentInfo> added;

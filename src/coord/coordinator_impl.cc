@@ -344,6 +344,8 @@ void CoordinatorImpl::GcLoop() {
   while (SleepFor(options_.gc_interval)) {
     Status s = RunGarbageCollection();
     if (!s.ok()) TESSERA_LOG_WARN("garbage collection: {}", s.ToString());
+    s = TruncateWal();
+    if (!s.ok()) TESSERA_LOG_WARN("WAL retention: {}", s.ToString());
   }
 }
 

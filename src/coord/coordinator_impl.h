@@ -25,6 +25,7 @@
 #include "indexnode/index_node.h"
 #include "querynode/query_node.h"
 #include "segment/deltalog.h"
+#include "storage/log/log.h"
 #include "storage/meta/meta_store.h"
 #include "storage/object/object_store.h"
 
@@ -92,6 +93,10 @@ class CoordinatorImpl final : public Coordinator {
   void AttachNodes(datanode::DataNode* data_node, indexnode::IndexNode* index_node,
                    querynode::QueryNode* query_node);
 
+  /// The WAL whose channels TruncateWal trims (the GC thread calls it after each pass).
+  /// Call before Start; null (the default) = the WAL is never truncated.
+  void AttachLog(storage::Log* log) { log_ = log; }
+
   /// Recovery, then the background threads: DataNode::WatchCollection for every
   /// collection, index builds resubmitted for every (live segment, index) without a file,
   /// QueryNode::LoadCollection for every collection persisted as loaded. A watch failure
@@ -158,6 +163,12 @@ class CoordinatorImpl final : public Coordinator {
   /// One garbage-collection pass now (the background thread runs the same every
   /// gc_interval). Passes never overlap.
   Status RunGarbageCollection();
+  /// Trims each channel of every collection to what someone may still read: below the
+  /// channel's checkpoint (everything before it is in flushed segments) and below the
+  /// query node's tail of it; a channel of a collection that no longer exists entirely.
+  /// Each collection is handled under its query-node mutex, so no load starts from an
+  /// offset being trimmed. Returns the first error (after trying every channel).
+  Status TruncateWal();
   /// Offers the query node again what it refused: loads of collections the catalog has
   /// loaded and whose last load failed, and segments whose AddSegment failed (the
   /// background thread runs the same every load_retry_interval). Returns how many of the
@@ -263,6 +274,7 @@ class CoordinatorImpl final : public Coordinator {
   datanode::DataNode* data_node_ = nullptr;
   indexnode::IndexNode* index_node_ = nullptr;
   querynode::QueryNode* query_node_ = nullptr;
+  storage::Log* log_ = nullptr;  // set by AttachLog before Start
 
   mutable std::mutex mu_;
   std::map<std::string, DatabaseInfo> databases_;       // guarded by mu_

@@ -35,6 +35,57 @@ void AddKeys(const SegmentInfo& segment, std::set<std::string>* keys) {
 
 }  // namespace
 
+Status CoordinatorImpl::TruncateWal() {
+  if (log_ == nullptr) return Status::OK();
+  TESSERA_ASSIGN_OR_RETURN(std::vector<std::string> channels, log_->ListChannels());
+  std::map<int64_t, std::vector<std::string>> by_collection;  // existing collections' channels
+  std::vector<std::string> orphans;                           // channels of no collection
+  {
+    std::lock_guard lock(mu_);
+    std::map<std::string, int64_t> owner;
+    for (const auto& [id, info] : collections_) {
+      for (const std::string& channel : info.Channels()) owner[channel] = id;
+    }
+    for (const std::string& channel : channels) {
+      auto it = owner.find(channel);
+      if (it != owner.end()) {
+        by_collection[it->second].push_back(channel);
+      } else if (channel.rfind('c', 0) == 0) {
+        orphans.push_back(channel);  // "c<id>_s<shard>" of a dropped collection
+      }
+    }
+  }
+  Status first;
+  const auto note = [&](const Status& s, const std::string& channel) {
+    if (!s.ok() && first.ok()) first = s.WithContext("truncating WAL channel " + channel);
+  };
+  for (const auto& [collection_id, names] : by_collection) {
+    std::shared_ptr<std::mutex> notify = NotifyMutex(collection_id);
+    std::lock_guard notify_lock(*notify);
+    std::map<std::string, uint64_t> tails;
+    if (query_node_ != nullptr) tails = query_node_->TailPositions(collection_id);
+    for (const std::string& channel : names) {
+      uint64_t keep_from = 0;
+      {
+        std::lock_guard lock(mu_);
+        auto it = checkpoints_.find(channel);
+        if (it != checkpoints_.end()) keep_from = it->second;
+      }
+      if (auto tail = tails.find(channel); tail != tails.end()) keep_from = std::min(keep_from, tail->second);
+      if (keep_from > 0) note(log_->Truncate(channel, keep_from), channel);
+    }
+  }
+  for (const std::string& channel : orphans) {
+    auto last = log_->LastOffset(channel);
+    if (!last.ok()) {
+      note(last.status(), channel);
+      continue;
+    }
+    if (last->has_value()) note(log_->Truncate(channel, **last + 1), channel);
+  }
+  return first;
+}
+
 Status CoordinatorImpl::RunGarbageCollection() {
   std::lock_guard gc_lock(gc_mu_);
   return GarbageCollectOnce();

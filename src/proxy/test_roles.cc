@@ -484,6 +484,12 @@ Status MiniQueryNode::CatchUp(Loaded& c, const querynode::WaitOffsets& wait) {
   return Status::OK();
 }
 
+std::map<std::string, uint64_t> MiniQueryNode::TailPositions(int64_t collection_id) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = loaded_.find(collection_id);
+  return it == loaded_.end() ? std::map<std::string, uint64_t>{} : it->second.next_offset;
+}
+
 Result<std::vector<size_t>> MiniQueryNode::Candidates(const Loaded& c, const std::string& filter,
                                                       const std::vector<int64_t>& partitions) const {
   const size_t n = c.rows->num_rows();

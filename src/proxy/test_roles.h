@@ -104,6 +104,7 @@ class MiniQueryNode : public querynode::QueryNode {
   Status AddSegment(const coord::SegmentInfo& segment) override { return Status::OK(); }
   bool IsLoaded(int64_t collection_id) const override;
   Status LoadFailure(int64_t) const override { return Status::OK(); }
+  std::map<std::string, uint64_t> TailPositions(int64_t collection_id) const override;
   Result<querynode::SearchResponse> Search(const querynode::SearchRequest& request) override;
   Result<querynode::QueryResponse> Query(const querynode::QueryRequest& request) override;
   size_t QueueDepth() const override { return 0; }

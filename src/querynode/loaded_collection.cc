@@ -208,6 +208,12 @@ void LoadedCollection::StopTailing() {
   for (auto& [channel, tailer] : tailers) tailer->Stop();
 }
 
+std::map<std::string, uint64_t> LoadedCollection::TailPositions() const {
+  std::map<std::string, uint64_t> out;
+  for (const auto& tailer : Tailers()) out[tailer->channel()] = tailer->position();
+  return out;
+}
+
 std::vector<std::shared_ptr<ChannelTailer>> LoadedCollection::Tailers() const {
   std::lock_guard<std::mutex> l(tail_mu_);
   std::vector<std::shared_ptr<ChannelTailer>> out;

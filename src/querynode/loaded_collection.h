@@ -95,6 +95,9 @@ class LoadedCollection {
   Status WaitFor(const WaitOffsets& offsets, std::chrono::steady_clock::time_point deadline) const;
   /// OK, or the failure of the first channel that stopped (DataLoss / Unavailable naming it).
   Status Health() const;
+  /// Channel -> next offset its tailer reads (empty before StartTailing and after
+  /// StopTailing).
+  std::map<std::string, uint64_t> TailPositions() const;
 
   /// Runs `fn(snapshot)` with the shared lock held: no WAL record, handoff or index swap is
   /// applied meanwhile.

@@ -97,6 +97,10 @@ class QueryNode {
   /// ResourceExhausted: it does not fit in memory); OK when it is loaded, was released
   /// since, or never failed.
   virtual Status LoadFailure(int64_t collection_id) const = 0;
+  /// Channel -> offset of the next record the node will read, for each channel of the
+  /// collection it tails (a stopped tail stays where it stopped); empty when it tails none.
+  /// The WAL before these offsets is no longer needed by this node.
+  virtual std::map<std::string, uint64_t> TailPositions(int64_t collection_id) const = 0;
 
   /// FailedPrecondition "collection not loaded" when it is not; DeadlineExceeded when the
   /// wait offsets are not reached within the timeout; InvalidArgument for a bad filter,

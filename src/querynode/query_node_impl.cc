@@ -109,6 +109,11 @@ Status QueryNodeImpl::LoadFailure(int64_t collection_id) const {
   return it == load_failures_.end() ? Status::OK() : it->second;
 }
 
+std::map<std::string, uint64_t> QueryNodeImpl::TailPositions(int64_t collection_id) const {
+  std::shared_ptr<LoadedCollection> collection = Find(collection_id);
+  return collection == nullptr ? std::map<std::string, uint64_t>{} : collection->TailPositions();
+}
+
 size_t QueryNodeImpl::NumSealedSegments(int64_t collection_id) const {
   std::shared_ptr<LoadedCollection> collection = Find(collection_id);
   return collection == nullptr ? 0 : collection->num_sealed();

@@ -70,6 +70,7 @@ class QueryNodeImpl final : public QueryNode {
   Status AddSegment(const coord::SegmentInfo& segment) override;
   bool IsLoaded(int64_t collection_id) const override;
   Status LoadFailure(int64_t collection_id) const override;
+  std::map<std::string, uint64_t> TailPositions(int64_t collection_id) const override;
   Result<SearchResponse> Search(const SearchRequest& request) override;
   Result<QueryResponse> Query(const QueryRequest& request) override;
   size_t QueueDepth() const override { return in_flight_.load(); }

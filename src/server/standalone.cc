@@ -144,6 +144,7 @@ Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
   TESSERA_RETURN_IF_ERROR(p->http->Start());
 
   p->coord->AttachNodes(p->datanode.get(), p->indexnode.get(), p->querynode.get());
+  p->coord->AttachLog(p->log.get());
   TESSERA_RETURN_IF_ERROR(p->coord->Start());
   ExportMetrics(*p);
   p->http->SetReady(true);

@@ -77,7 +77,9 @@ Result<std::unique_ptr<Log>> OpenLog(const config::Config& config) {
   if (type == "local") {
     const std::string& path = config.GetString("log.path");
     TESSERA_RETURN_IF_ERROR(EnsureDirectory(path, "log.path"));
-    TESSERA_ASSIGN_OR_RETURN(auto log, LocalLog::Open(path));
+    LocalLogOptions options;
+    options.segment_bytes = config.GetBytes("log.segment_size");
+    TESSERA_ASSIGN_OR_RETURN(auto log, LocalLog::Open(path, options));
     return std::unique_ptr<Log>(std::move(log));
   }
   if (type == "nats") {
