@@ -390,6 +390,7 @@ TEST_F(CoordTest, WalIsTruncatedBelowTheCheckpointAndTheQueryNodesTail) {
   for (int i = 0; i < 40; ++i) {
     ASSERT_TRUE((*log)->Append(channel, std::vector<std::string>{record}).ok());
     ASSERT_TRUE((*log)->Append(gone.Channel(0), std::vector<std::string>{record}).ok());
+    ASSERT_TRUE((*log)->Append("cache_s1", std::vector<std::string>{record}).ok());  // not a collection's
   }
   auto first = [&](const std::string& ch) { return (*log)->FirstOffset(ch).value(); };
   ASSERT_OK(coord_->TruncateWal());
@@ -417,6 +418,7 @@ TEST_F(CoordTest, WalIsTruncatedBelowTheCheckpointAndTheQueryNodesTail) {
   ASSERT_OK(coord_->TruncateWal());
   EXPECT_GE(first(gone.Channel(0)), 38u);
   EXPECT_EQ((*log)->LastOffset(gone.Channel(0)).value(), std::optional<uint64_t>(39));
+  EXPECT_EQ(first("cache_s1"), 0u) << "a channel not named like a collection's is left alone";
   coord_->AttachLog(nullptr);
 }
 

@@ -33,6 +33,19 @@ void AddKeys(const SegmentInfo& segment, std::set<std::string>* keys) {
   for (const auto& [index_id, key] : segment.index_files) keys->insert(key);
 }
 
+/// Whether `channel` is named like a collection's shard channel, "c<id>_s<shard>"
+/// (CollectionInfo::Channel).
+bool IsShardChannelName(const std::string& channel) {
+  const size_t sep = channel.find("_s");
+  const auto digits = [&](size_t from, size_t to) {
+    return to > from && std::all_of(channel.begin() + static_cast<std::ptrdiff_t>(from),
+                                    channel.begin() + static_cast<std::ptrdiff_t>(to),
+                                    [](char c) { return c >= '0' && c <= '9'; });
+  };
+  return channel.size() > 3 && channel[0] == 'c' && sep != std::string::npos && digits(1, sep) &&
+         digits(sep + 2, channel.size());
+}
+
 }  // namespace
 
 Status CoordinatorImpl::TruncateWal() {
@@ -50,8 +63,8 @@ Status CoordinatorImpl::TruncateWal() {
       auto it = owner.find(channel);
       if (it != owner.end()) {
         by_collection[it->second].push_back(channel);
-      } else if (channel.rfind('c', 0) == 0) {
-        orphans.push_back(channel);  // "c<id>_s<shard>" of a dropped collection
+      } else if (IsShardChannelName(channel)) {
+        orphans.push_back(channel);  // of a dropped collection; anything else is not ours to trim
       }
     }
   }
