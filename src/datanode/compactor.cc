@@ -1,6 +1,7 @@
 #include "datanode/compactor.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <unordered_map>
 #include <utility>
@@ -23,21 +24,36 @@ using GetFn = std::function<Result<std::string>(const std::string&)>;
 /// Newest delete timestamp per primary key.
 using DeleteIndex = std::unordered_map<segment::PrimaryKey, uint64_t>;
 
-Status LoadDeletes(const std::vector<std::string>& keys, core::DataType pk_type, const GetFn& get,
-                   DeleteIndex* deletes) {
+/// Deltalogs read so far, by object key.
+using Deltalogs = std::map<std::string, segment::Deltalog>;
+
+/// Reads each of `keys` not in `logs` yet (so a deltalog is read once per compaction) and
+/// checks its key type against the primary key's.
+Status ReadDeltalogs(const std::vector<std::string>& keys, core::DataType pk_type, const GetFn& get,
+                     Deltalogs* logs) {
   for (const std::string& key : keys) {
+    if (logs->count(key) != 0) continue;
     TESSERA_ASSIGN_OR_RETURN(std::string bytes, get(key));
     TESSERA_ASSIGN_OR_RETURN(segment::Deltalog log, segment::ReadDeltalog(bytes, key));
     if (log.pk_type != pk_type && !log.entries.empty()) {
       return Status::DataLoss("deltalog " + key + " holds " + std::string(core::DataTypeName(log.pk_type)) +
                               " keys but the primary key is " + std::string(core::DataTypeName(pk_type)));
     }
-    for (const segment::DeleteEntry& entry : log.entries) {
-      uint64_t& ts = (*deletes)[entry.pk];
+    logs->emplace(key, std::move(log));
+  }
+  return Status::OK();
+}
+
+/// The newest delete timestamp per key over the deltalogs `keys` (read into `logs`).
+DeleteIndex IndexDeletes(const std::vector<std::string>& keys, const Deltalogs& logs) {
+  DeleteIndex deletes;
+  for (const std::string& key : keys) {
+    for (const segment::DeleteEntry& entry : logs.at(key).entries) {
+      uint64_t& ts = deletes[entry.pk];
       ts = std::max(ts, entry.timestamp);
     }
   }
-  return Status::OK();
+  return deletes;
 }
 
 segment::PrimaryKey KeyAt(const core::Column& pk, size_t row) {
@@ -63,10 +79,10 @@ Result<std::unique_ptr<core::Column>> ReadColumn(const coord::SegmentInfo& input
   return column;
 }
 
-/// The inputs' own delete entries (their deltalogs, each read once) that `retire` does not
-/// allow to drop, in `kept`; returns how many it dropped.
+/// The inputs' own delete entries (their deltalogs, read into `logs` already) that `retire`
+/// does not allow to drop, in `kept`; returns how many it dropped.
 Result<uint64_t> KeepUnretiredDeletes(const std::vector<coord::SegmentInfo>& inputs, const coord::DeleteRetirement& retire,
-                                  core::DataType pk_type, const GetFn& get, std::vector<segment::DeleteEntry>* kept) {
+                                      const Deltalogs& logs, const GetFn& get, std::vector<segment::DeleteEntry>* kept) {
   if (retire.up_to_ts == 0) return uint64_t{0};
   std::vector<segment::SegmentStats> others;
   for (const std::string& key : retire.other_stats) {
@@ -79,20 +95,14 @@ Result<uint64_t> KeepUnretiredDeletes(const std::vector<coord::SegmentInfo>& inp
   for (const coord::SegmentInfo& input : inputs) {
     for (const std::string& key : input.deltalogs) {
       if (!seen.insert(key).second) continue;
-      TESSERA_ASSIGN_OR_RETURN(std::string bytes, get(key));
-      TESSERA_ASSIGN_OR_RETURN(segment::Deltalog log, segment::ReadDeltalog(bytes, key));
-      if (log.pk_type != pk_type && !log.entries.empty()) {
-        return Status::DataLoss("deltalog " + key + " holds " + std::string(core::DataTypeName(log.pk_type)) +
-                                " keys but the primary key is " + std::string(core::DataTypeName(pk_type)));
-      }
-      for (segment::DeleteEntry& entry : log.entries) {
+      for (const segment::DeleteEntry& entry : logs.at(key).entries) {
         const bool retired = entry.timestamp <= retire.up_to_ts &&
                              std::none_of(others.begin(), others.end(),
                                           [&](const segment::SegmentStats& s) { return s.MayContain(entry.pk); });
         if (retired) {
           ++dropped;
         } else {
-          kept->push_back(std::move(entry));
+          kept->push_back(entry);
         }
       }
     }
@@ -171,15 +181,21 @@ Result<CompactionResult> CompactSegments(const coord::CollectionInfo& collection
     return out;
   };
 
-  DeleteIndex deletes;
-  TESSERA_RETURN_IF_ERROR(LoadDeletes(all_deltalogs, pk->data_type, get, &deletes).WithContext(what));
+  Deltalogs logs;
+  TESSERA_RETURN_IF_ERROR(ReadDeltalogs(all_deltalogs, pk->data_type, get, &logs).WithContext(what));
+  if (retire.up_to_ts > 0) {  // the inputs' own deltalogs are normally among all_deltalogs
+    for (const coord::SegmentInfo& input : inputs) {
+      TESSERA_RETURN_IF_ERROR(ReadDeltalogs(input.deltalogs, pk->data_type, get, &logs).WithContext(what));
+    }
+  }
+  const DeleteIndex deletes = IndexDeletes(all_deltalogs, logs);
   auto data = SegmentData::Create(collection.schema);
   if (!data.ok()) return data.status().WithContext(what);
   for (const coord::SegmentInfo& input : inputs) {
     if (input.num_rows == 0) continue;
     TESSERA_RETURN_IF_ERROR(CopyLiveRows(collection, input, deletes, get, &*data).WithContext(what));
   }
-  auto retired = KeepUnretiredDeletes(inputs, retire, pk->data_type, get, &data->deletes);
+  auto retired = KeepUnretiredDeletes(inputs, retire, logs, get, &data->deletes);
   if (!retired.ok()) return retired.status().WithContext(what);
   if (*retired == 0) data->deletes.clear();  // nothing dropped: the inputs' deltalogs are carried as they are
 
