@@ -81,7 +81,7 @@ bench-http: deps configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target tessera
 	mkdir -p bench/results
 	$(BUILD_DIR)/src/cli/tessera bench --spawn $(BUILD_DIR)/src/cli/tessera \
-	  --dataset $(DATASETS)/mnist-784-euclidean --queries 1000 --json bench/results/http.json \
+	  --dataset $(DATASETS)/mnist-784-euclidean --queries 1000 --rounds 3 --json bench/results/http.json \
 	  $$(test "$$(nproc)" -ge 2 && echo --split-cpus --client-spin)
 
 clean:

@@ -138,8 +138,57 @@ struct Measured {
 struct Point {
   int ef = 0;
   size_t clients = 0;
+  // One entry per round; with both sides, the rounds alternate HTTP and in-process.
+  std::vector<Measured> http_rounds, inprocess_rounds;
+  // The medians of the rounds, field by field (recall: the first round's).
   Measured http, inprocess;
+  // Medians of the per-round ratios in-process/HTTP (QPS: HTTP over in-process; CPU:
+  // in-process over HTTP). A round's two runs follow each other within seconds, so they
+  // share the host's load of that moment; the median of their ratios moves less than the
+  // ratio of two medians taken minutes apart.
+  double qps_ratio = 0, cpu_ratio = 0;
 };
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t mid = values.size() / 2;
+  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+Measured MedianOf(const std::vector<Measured>& rounds) {
+  Measured out;
+  if (rounds.empty()) return out;
+  const auto median = [&](auto field) {
+    std::vector<double> values;
+    for (const Measured& m : rounds) values.push_back(static_cast<double>(field(m)));
+    return Median(std::move(values));
+  };
+  out.timing.per_second = median([](const Measured& m) { return m.timing.per_second; });
+  out.timing.p50_ms = median([](const Measured& m) { return m.timing.p50_ms; });
+  out.timing.p99_ms = median([](const Measured& m) { return m.timing.p99_ms; });
+  out.timing.seconds = median([](const Measured& m) { return m.timing.seconds; });
+  out.timing.calls = static_cast<size_t>(median([](const Measured& m) { return m.timing.calls; }));
+  out.cpu_us = median([](const Measured& m) { return m.cpu_us; });
+  out.recall = rounds.front().recall;
+  for (const Measured& m : rounds) out.connections += m.connections;
+  return out;
+}
+
+// Fills p.http, p.inprocess and the ratios from the rounds measured.
+void Summarize(Point& p) {
+  p.http = MedianOf(p.http_rounds);
+  p.inprocess = MedianOf(p.inprocess_rounds);
+  std::vector<double> qps, cpu;
+  for (size_t r = 0; r < std::min(p.http_rounds.size(), p.inprocess_rounds.size()); ++r) {
+    const Measured& h = p.http_rounds[r];
+    const Measured& i = p.inprocess_rounds[r];
+    if (i.timing.per_second > 0) qps.push_back(h.timing.per_second / i.timing.per_second);
+    if (h.cpu_us > 0) cpu.push_back(i.cpu_us / h.cpu_us);
+  }
+  p.qps_ratio = Median(std::move(qps));
+  p.cpu_ratio = Median(std::move(cpu));
+}
 
 json ToJson(const Measured& m) {
   return {{"qps", m.timing.per_second}, {"p50_ms", m.timing.p50_ms}, {"p99_ms", m.timing.p99_ms},
@@ -174,8 +223,7 @@ Status MeasureSearch(const HttpBenchOptions& opt, pid_t pid, size_t queries, std
 
 // ---- in-process: the same index built with tessera's index library ----
 
-Status RunInProcess(const HttpBenchOptions& opt, const Dataset& ds, const std::vector<float>& kth, std::vector<Point>& points,
-                    json& report) {
+Result<std::unique_ptr<index::Index>> BuildInProcess(const HttpBenchOptions& opt, const Dataset& ds, json& report) {
   const json build_params = {{"M", opt.m}, {"efConstruction", opt.ef_construction}};
   TESSERA_ASSIGN_OR_RETURN(auto index, index::CreateIndex(index::IndexType::kHnsw, index::MetricType::kL2,
                                                           ds.base.dim, build_params));
@@ -189,30 +237,41 @@ Status RunInProcess(const HttpBenchOptions& opt, const Dataset& ds, const std::v
   std::printf("in-process: built HNSW %s in %.1f s on %zu threads\n", build_params.dump().c_str(), build_seconds,
               build_threads);
   report["inprocess"] = {{"build_seconds", build_seconds}, {"build_threads", build_threads}};
+  return index;
+}
 
-  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
-  if (opt.split_cpus) TESSERA_RETURN_IF_ERROR(PinProcess(0, CpuRange(0, cpus / 2)));
+// One round of point `p` in-process: one query per call on p.clients threads, the twin of
+// one request per query over HTTP. Appends to p.inprocess_rounds.
+Status MeasureInProcess(const HttpBenchOptions& opt, index::Index& index, const Dataset& ds,
+                        const std::vector<float>& kth, Point& p) {
+  const json params = {{"ef", p.ef}};
   std::vector<int64_t> ids(ds.queries.rows * kTopK);
+  // Without `ids`, answers go to per-thread scratch (two threads never write one slot).
+  auto run = [&](size_t n, int64_t* ids) -> Result<Timing> {
+    std::vector<int64_t> scratch(p.clients * kTopK);
+    return RunConcurrently(p.clients, n, [&](size_t worker, size_t item) -> Status {
+      const size_t q = item % ds.queries.rows;
+      index::SearchRequest request{.queries = ds.queries.row(q), .num_queries = 1, .k = kTopK, .params = params};
+      TESSERA_ASSIGN_OR_RETURN(index::SearchResult result, index.Search(request));
+      std::copy(result.ids.begin(), result.ids.end(), ids != nullptr ? ids + q * kTopK : &scratch[worker * kTopK]);
+      return Status::OK();
+    });
+  };
+  Measured m;
+  TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, 0, ds.queries.rows, ids, m, run));
+  m.recall = Recall(ds, kth, ids);
+  std::printf("  in-process ef=%-4d threads=%-3zu qps=%9.1f recall=%.4f cpu_us=%.1f\n", p.ef, p.clients,
+              m.timing.per_second, m.recall, m.cpu_us);
+  p.inprocess_rounds.push_back(m);
+  return Status::OK();
+}
+
+// Every round of every point in-process, for --skip-http.
+Status RunInProcessOnly(const HttpBenchOptions& opt, index::Index& index, const Dataset& ds,
+                        const std::vector<float>& kth, std::vector<Point>& points) {
   for (Point& p : points) {
-    const json params = {{"ef", p.ef}};
-    // One query per call on `clients` threads: the in-process twin of one request per query.
-    // Without `ids`, answers go to per-thread scratch (two threads never write one slot).
-    auto run = [&](size_t n, int64_t* ids) -> Result<Timing> {
-      std::vector<int64_t> scratch(p.clients * kTopK);
-      return RunConcurrently(p.clients, n, [&](size_t worker, size_t item) -> Status {
-        const size_t q = item % ds.queries.rows;
-        index::SearchRequest request{.queries = ds.queries.row(q), .num_queries = 1, .k = kTopK, .params = params};
-        TESSERA_ASSIGN_OR_RETURN(index::SearchResult result, index->Search(request));
-        std::copy(result.ids.begin(), result.ids.end(), ids != nullptr ? ids + q * kTopK : &scratch[worker * kTopK]);
-        return Status::OK();
-      });
-    };
-    TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, 0, ds.queries.rows, ids, p.inprocess, run));
-    p.inprocess.recall = Recall(ds, kth, ids);
-    std::printf("  in-process ef=%-4d threads=%-3zu qps=%9.1f recall=%.4f cpu_us=%.1f\n", p.ef, p.clients,
-                p.inprocess.timing.per_second, p.inprocess.recall, p.inprocess.cpu_us);
+    for (size_t r = 0; r < opt.rounds; ++r) TESSERA_RETURN_IF_ERROR(MeasureInProcess(opt, index, ds, kth, p));
   }
-  if (opt.split_cpus) TESSERA_RETURN_IF_ERROR(PinProcess(0, CpuRange(0, cpus)));
   return Status::OK();
 }
 
@@ -353,9 +412,19 @@ Status SplitEndpoint(const std::string& endpoint, std::string* host, int* port) 
   return Status::OK();
 }
 
-// server_pid: the spawned server, whose CPU per request is measured; -1 for --endpoint.
+// The CPUs of the server's half and of the clients' half under --split-cpus.
+std::vector<int> ServerCpus() { return CpuRange(0, static_cast<int>(std::thread::hardware_concurrency()) / 2); }
+std::vector<int> ClientCpus() {
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  return CpuRange(cpus / 2, cpus);
+}
+
+// Every round of every point over HTTP; with `local`, each HTTP run is followed by the same
+// point in-process (on the server's CPUs under --split-cpus), so both sides of a round see
+// the same moment of a shared machine. server_pid: the spawned server, whose CPU per
+// request is measured; -1 for --endpoint.
 Status SearchAll(const HttpBenchOptions& opt, const std::string& endpoint, pid_t server_pid, const Dataset& ds,
-                 const std::vector<float>& kth, std::vector<Point>& points) {
+                 const std::vector<float>& kth, index::Index* local, std::vector<Point>& points) {
   HttpLoadOptions load_options{.spin = opt.client_spin};
   TESSERA_RETURN_IF_ERROR(SplitEndpoint(endpoint, &load_options.host, &load_options.port));
   const std::string path = "/v2/vectordb/entities/search";
@@ -383,18 +452,30 @@ Status SearchAll(const HttpBenchOptions& opt, const std::string& endpoint, pid_t
             return ParseHits(reply, ids != nullptr ? ids + (item % requests.size()) * kTopK : scratch);
           });
     };
-    TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, server_pid, ds.queries.rows, ids, p.http, run));
-    p.http.recall = Recall(ds, kth, ids);
-    p.http.connections = load->reconnects();
-    std::printf("  http       ef=%-4d clients=%-3zu qps=%9.1f recall=%.4f server_cpu_us=%.1f (connections reopened "
-                "during the runs: %zu)\n",
-                p.ef, p.clients, p.http.timing.per_second, p.http.recall, p.http.cpu_us, p.http.connections);
+    for (size_t round = 0; round < opt.rounds; ++round) {
+      const size_t reopened_before = load->reconnects();
+      Measured m;
+      TESSERA_RETURN_IF_ERROR(MeasureSearch(opt, server_pid, ds.queries.rows, ids, m, run));
+      m.recall = Recall(ds, kth, ids);
+      m.connections = load->reconnects() - reopened_before;
+      std::printf("  http       ef=%-4d clients=%-3zu qps=%9.1f recall=%.4f server_cpu_us=%.1f (connections reopened "
+                  "during the runs: %zu)\n",
+                  p.ef, p.clients, m.timing.per_second, m.recall, m.cpu_us, m.connections);
+      p.http_rounds.push_back(m);
+      if (local == nullptr) continue;
+      if (opt.split_cpus) TESSERA_RETURN_IF_ERROR(PinProcess(0, ServerCpus()));
+      const Status measured = MeasureInProcess(opt, *local, ds, kth, p);
+      if (opt.split_cpus) TESSERA_RETURN_IF_ERROR(PinProcess(0, ClientCpus()));
+      TESSERA_RETURN_IF_ERROR(measured.WithContext("in-process"));
+    }
   }
   return Status::OK();
 }
 
-Status RunHttp(const HttpBenchOptions& opt, const Dataset& ds, const std::vector<float>& kth, std::vector<Point>& points,
-               json& report) {
+// Spawns or reaches the server, inserts (unless --reuse finds the collection), waits for
+// indexing and compaction, then SearchAll (with `local`, interleaved with in-process runs).
+Status RunHttp(const HttpBenchOptions& opt, const Dataset& ds, const std::vector<float>& kth, index::Index* local,
+               std::vector<Point>& points, json& report) {
   std::unique_ptr<ServerProcess> server;
   std::string endpoint = opt.endpoint;
   std::string data_dir = opt.data_dir;
@@ -420,12 +501,14 @@ Status RunHttp(const HttpBenchOptions& opt, const Dataset& ds, const std::vector
 
   const auto search = [&]() -> Status {
     if (opt.split_cpus) {
-      const int cpus = static_cast<int>(std::thread::hardware_concurrency());
-      TESSERA_RETURN_IF_ERROR(PinProcess(server->pid(), CpuRange(0, cpus / 2)));
-      TESSERA_RETURN_IF_ERROR(PinProcess(0, CpuRange(cpus / 2, cpus)));
-      std::printf("searching with the server on CPUs [0, %d) and the clients on [%d, %d)\n", cpus / 2, cpus / 2, cpus);
+      TESSERA_RETURN_IF_ERROR(PinProcess(server->pid(), ServerCpus()));
+      TESSERA_RETURN_IF_ERROR(PinProcess(0, ClientCpus()));
+      std::printf("searching with the server and the in-process runs on CPUs [0, %zu), the clients on the rest\n",
+                  ServerCpus().size());
     }
-    return SearchAll(opt, endpoint, server != nullptr ? server->pid() : -1, ds, kth, points);
+    const Status searched = SearchAll(opt, endpoint, server != nullptr ? server->pid() : -1, ds, kth, local, points);
+    if (opt.split_cpus) TESSERA_RETURN_IF_ERROR(PinProcess(0, CpuRange(0, static_cast<int>(std::thread::hardware_concurrency()))));
+    return searched;
   };
   Status status = [&]() -> Status {
     RestClient admin(endpoint);
@@ -462,7 +545,7 @@ Status RunHttp(const HttpBenchOptions& opt, const Dataset& ds, const std::vector
 
 // ---- report ----
 
-void PrintTable(const std::vector<Point>& points, bool http, bool inprocess) {
+void PrintTable(const std::vector<Point>& points, size_t rounds, bool http, bool inprocess) {
   std::printf("\n%5s %7s | %10s %8s %8s %7s %7s | %10s %8s %8s %7s %7s | %6s %6s\n", "ef", "clients", "http_qps",
               "p50_ms", "p99_ms", "recall", "cpu_us", "inproc_qps", "p50_ms", "p99_ms", "recall", "cpu_us", "ratio",
               "cpu_r");
@@ -477,15 +560,18 @@ void PrintTable(const std::vector<Point>& points, bool http, bool inprocess) {
       }
     }
     if (http && inprocess) {
-      const double cpu_ratio = p.http.cpu_us > 0 ? p.inprocess.cpu_us / p.http.cpu_us : 0;
-      std::printf(" %6.3f %6.3f\n", p.http.timing.per_second / p.inprocess.timing.per_second, cpu_ratio);
+      std::printf(" %6.3f %6.3f\n", p.qps_ratio, p.cpu_ratio);
     } else {
       std::printf(" %6s %6s\n", "-", "-");
     }
   }
-  std::printf("ratio = HTTP QPS / in-process QPS at the same ef and concurrency (clients = threads).\n"
+  std::printf("Each column is the median of %zu rounds; a round runs HTTP, then in-process.\n"
+              "ratio = HTTP QPS / in-process QPS at the same ef and concurrency (clients = threads), median over\n"
+              "the rounds of each round's ratio.\n"
               "cpu_us = CPU per query: the server process's over HTTP (--spawn), this process's in-process;\n"
-              "cpu_r = in-process cpu_us / HTTP cpu_us (with --split-cpus the HTTP clients' CPU is not in it).\n");
+              "cpu_r = in-process cpu_us / HTTP cpu_us (with --split-cpus the HTTP clients' CPU is not in it), median\n"
+              "over the rounds like ratio.\n",
+              rounds);
 }
 
 Status Run(const HttpBenchOptions& opt) {
@@ -511,23 +597,43 @@ Status Run(const HttpBenchOptions& opt) {
                  {"queries", ds.queries.rows}, {"k", kTopK},                {"metric", "L2"},
                  {"index", opt.index},         {"build_params", {{"M", opt.m}, {"efConstruction", opt.ef_construction}}},
                  {"hardware_threads", std::thread::hardware_concurrency()}, {"split_cpus", opt.split_cpus},
-                 {"client_spin", opt.client_spin}};
-  // In-process first: its index is freed before the server starts, so the two never compete.
-  if (!opt.skip_inprocess) TESSERA_RETURN_IF_ERROR(RunInProcess(opt, ds, kth, points, report).WithContext("in-process"));
-  if (!opt.skip_http) TESSERA_RETURN_IF_ERROR(RunHttp(opt, ds, kth, points, report).WithContext("http"));
+                 {"client_spin", opt.client_spin}, {"rounds", opt.rounds}};
+  // The in-process index is built before the server starts (both use every CPU), and kept
+  // while the server runs: the rounds alternate between the two.
+  std::unique_ptr<index::Index> local;
+  if (!opt.skip_inprocess) {
+    auto built = BuildInProcess(opt, ds, report);
+    if (!built.ok()) return built.status().WithContext("in-process");
+    local = std::move(built).value();
+  }
+  if (!opt.skip_http) {
+    TESSERA_RETURN_IF_ERROR(RunHttp(opt, ds, kth, local.get(), points, report).WithContext("http"));
+  } else {
+    TESSERA_RETURN_IF_ERROR(RunInProcessOnly(opt, *local, ds, kth, points).WithContext("in-process"));
+  }
+  for (Point& p : points) Summarize(p);
 
-  PrintTable(points, !opt.skip_http, !opt.skip_inprocess);
+  PrintTable(points, opt.rounds, !opt.skip_http, !opt.skip_inprocess);
   json rows = json::array();
   for (const Point& p : points) {
     json row = {{"ef", p.ef}, {"clients", p.clients}};
+    const auto rounds_json = [](const std::vector<Measured>& rounds) {
+      json out = json::array();
+      for (const Measured& m : rounds) out.push_back(ToJson(m));
+      return out;
+    };
     if (!opt.skip_http) {
       row["http"] = ToJson(p.http);
       row["http"]["reopened_connections"] = p.http.connections;
+      row["http"]["rounds"] = rounds_json(p.http_rounds);
     }
-    if (!opt.skip_inprocess) row["inprocess"] = ToJson(p.inprocess);
+    if (!opt.skip_inprocess) {
+      row["inprocess"] = ToJson(p.inprocess);
+      row["inprocess"]["rounds"] = rounds_json(p.inprocess_rounds);
+    }
     if (!opt.skip_http && !opt.skip_inprocess) {
-      row["qps_ratio"] = p.http.timing.per_second / p.inprocess.timing.per_second;
-      if (p.http.cpu_us > 0) row["cpu_ratio"] = p.inprocess.cpu_us / p.http.cpu_us;
+      row["qps_ratio"] = p.qps_ratio;
+      if (p.cpu_ratio > 0) row["cpu_ratio"] = p.cpu_ratio;
     }
     rows.push_back(std::move(row));
   }
@@ -556,6 +662,9 @@ void AddHttpBenchOptions(CLI::App& app, HttpBenchOptions& opt) {
                  "time each point over whole passes of the queries lasting at least this long, after an untimed "
                  "warm-up pass")
       ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--rounds", opt.rounds,
+                 "measure each point this many times, alternating HTTP and in-process runs; report medians")
+      ->check(CLI::Range(1, 100));
   app.add_option("--clients", opt.clients, "concurrent clients (HTTP connections / in-process threads)")
       ->delimiter(',')
       ->check(CLI::Range(1, 4096));

@@ -20,6 +20,9 @@ struct HttpBenchOptions {
   std::string json_path;
   size_t queries = 1000;
   double min_seconds = 3;  // length of each timed search run (whole passes over the queries)
+  // Times each point is measured; the rounds alternate HTTP and in-process, and the report
+  // gives medians (a shared machine's load changes between minutes, less within a round).
+  size_t rounds = 1;
   std::vector<size_t> clients = {1, 8, 32};
   std::string index = "HNSW";
   int m = 16;
