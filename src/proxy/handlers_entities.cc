@@ -143,17 +143,18 @@ ApiResult<Reply> ProxyImpl::Delete(Call& call) {
   const core::FieldSchema* pk = info.schema.PrimaryKey();
   if (pk == nullptr) return ApiStatus(code::kUnexpected, "collection " + name + " has no primary key");
 
+  std::vector<int64_t> partitions;
+  if (!spec.partition_name.empty()) {
+    TESSERA_API_ASSIGN_OR_RETURN(partitions, PartitionIds(info, {spec.partition_name}));
+  }
   std::vector<segment::PrimaryKey> keys;
-  if (spec.pks.has_value()) {
+  if (spec.pks.has_value() && partitions.empty()) {
     // `pk in [...]` / `pk == v`: the keys are the filter; deleting a key that does not
-    // exist is harmless. (A partitionName does not narrow this: a delete hides its key in
-    // every partition, see README.)
+    // exist is harmless.
     keys = std::move(*spec.pks);
   } else {
-    std::vector<int64_t> partitions;
-    if (!spec.partition_name.empty()) {
-      TESSERA_API_ASSIGN_OR_RETURN(partitions, PartitionIds(info, {spec.partition_name}));
-    }
+    // Any other filter, or keys narrowed to a partition: the keys of the rows that match.
+    // (The WAL delete is by key, so it then hides those keys in every partition; see README.)
     TESSERA_API_ASSIGN_OR_RETURN(querynode::WaitOffsets wait, WaitFor(info, coord::ConsistencyLevel::kStrong));
     for (size_t offset = 0;; offset += kDeletePage) {
       querynode::QueryRequest query;

@@ -547,6 +547,27 @@ TEST_F(ProxyTest, PartitionsRouteRowsAndCount) {
   h_.Ok("partitions/drop", {{"collectionName", "docs"}, {"partitionName", "p1"}});
 }
 
+TEST_F(ProxyTest, DeleteWithAPartitionDeletesOnlyKeysFoundThere) {
+  CreateQuick();
+  h_.Ok("partitions/create", {{"collectionName", "docs"}, {"partitionName", "p1"}});
+  h_.Ok("entities/insert", {{"collectionName", "docs"}, {"partitionName", "p1"},
+                            {"data", json::parse(R"([{"id":1,"vector":[1,2]}])")}});
+  Insert("docs", json::parse(R"([{"id":2,"vector":[1,2]},{"id":3,"vector":[1,2]}])"));
+  json in_default = h_.Ok("entities/delete", {{"collectionName", "docs"}, {"filter", "id in [1, 2]"},
+                                              {"partitionName", "_default"}});
+  EXPECT_EQ(in_default["data"]["deleteCount"], 1) << "id 1 is in p1, not in _default";
+  json left = h_.Ok("entities/query", {{"collectionName", "docs"}, {"consistencyLevel", "Strong"}});
+  std::vector<int64_t> ids;
+  for (const json& row : left["data"]) ids.push_back(row["id"].get<int64_t>());
+  EXPECT_EQ(ids, (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(Code("entities/delete", {{"collectionName", "docs"}, {"filter", "id in [3]"}, {"partitionName", "nope"}}),
+            200);
+  EXPECT_EQ(h_.Ok("entities/delete", {{"collectionName", "docs"}, {"filter", "id == 1"}, {"partitionName", "p1"}})
+                ["data"]["deleteCount"],
+            1);
+  EXPECT_EQ(h_.Ok("entities/query", {{"collectionName", "docs"}, {"consistencyLevel", "Strong"}})["data"].size(), 1u);
+}
+
 TEST_F(ProxyTest, PartitionKeyCollections) {
   h_.Ok("collections/create", json::parse(R"({"collectionName":"mt","schema":{"fields":[
       {"fieldName":"pk","dataType":"Int64","isPrimary":true},
