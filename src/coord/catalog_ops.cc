@@ -47,6 +47,23 @@ Result<core::CollectionSchema> PrepareSchema(const core::CollectionSchema& given
   return schema;
 }
 
+// Whether `created` (not yet stored) defines what `existing` does: schema, shards,
+// partition-key partitions, and every index `created` asks for (ids aside).
+bool SameDefinition(const CollectionInfo& existing, const CollectionInfo& created) {
+  if (ToJson(existing.schema) != ToJson(created.schema) || existing.num_shards != created.num_shards ||
+      existing.num_partitions != created.num_partitions) {
+    return false;
+  }
+  for (const IndexInfo& wanted : created.indexes) {
+    const IndexInfo* have = existing.IndexOnField(wanted.field_id);
+    if (have == nullptr || have->name != wanted.name || have->index_type != wanted.index_type ||
+        have->metric_type != wanted.metric_type || have->params != wanted.params) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool HasPartitionKey(const core::CollectionSchema& schema) {
   for (const core::FieldSchema& f : schema.fields) {
     if (f.is_partition_key) return true;
@@ -134,12 +151,26 @@ Result<CollectionInfo> CoordinatorImpl::CreateCollection(const CreateCollectionR
   } else if (request.num_partitions != 0) {
     return Status::InvalidArgument("num_partitions is only allowed when the schema has a partition key field");
   }
+  std::vector<IndexInfo> indexes = request.indexes;
+  for (size_t i = 0; i < indexes.size(); ++i) {
+    TESSERA_RETURN_IF_ERROR(NormalizeIndexDefinition(schema, indexes[i]));
+    for (size_t j = 0; j < i; ++j) {
+      if (indexes[j].field_id == indexes[i].field_id || indexes[j].name == indexes[i].name) {
+        return Status::InvalidArgument("indexParams define two indexes on field '" + indexes[i].field_name +
+                                       "' or named '" + indexes[i].name + "': at most one index per field");
+      }
+    }
+  }
 
   // Ids first (outside the lock); a failed create wastes them, which is harmless.
   const uint32_t partition_count = num_partitions > 0 ? static_cast<uint32_t>(num_partitions) : 1;
   TESSERA_ASSIGN_OR_RETURN(const int64_t collection_id, ids_->Allocate(1));
   TESSERA_ASSIGN_OR_RETURN(const int64_t first_partition_id, ids_->Allocate(partition_count));
   TESSERA_ASSIGN_OR_RETURN(const uint64_t created_ts, tso_->Allocate());
+  if (!indexes.empty()) {
+    TESSERA_ASSIGN_OR_RETURN(const int64_t first_index_id, ids_->Allocate(static_cast<uint32_t>(indexes.size())));
+    for (size_t i = 0; i < indexes.size(); ++i) indexes[i].id = first_index_id + static_cast<int64_t>(i);
+  }
 
   CollectionInfo info;
   info.id = collection_id;
@@ -150,6 +181,7 @@ Result<CollectionInfo> CoordinatorImpl::CreateCollection(const CreateCollectionR
   info.consistency = request.consistency;
   info.properties = request.properties;
   info.created_ts = created_ts;
+  info.indexes = indexes;
   if (num_partitions == 0) {
     info.partitions.push_back(PartitionInfo{.id = first_partition_id, .name = std::string(kDefaultPartition)});
   } else {
@@ -161,8 +193,11 @@ Result<CollectionInfo> CoordinatorImpl::CreateCollection(const CreateCollectionR
   {
     std::lock_guard lock(mu_);
     TESSERA_RETURN_IF_ERROR(CheckDatabaseLocked(db));
-    if (FindByNameLocked(db, name) != nullptr) {
-      return Status::AlreadyExists("collection already exists" + CollectionTag(db, name));
+    if (const CollectionInfo* existing = FindByNameLocked(db, name)) {
+      // Milvus makes create idempotent: the same definition again succeeds, so a client
+      // whose first attempt timed out can retry.
+      if (SameDefinition(*existing, info)) return *existing;
+      return Status::AlreadyExists("collection already exists, defined differently" + CollectionTag(db, name));
     }
     if (FindByAliasLocked(db, name) != nullptr) {
       return Status::AlreadyExists("collection name conflicts with an existing alias" + CollectionTag(db, name));

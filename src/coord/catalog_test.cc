@@ -142,12 +142,20 @@ TEST_F(CoordTest, PartitionKeyCollectionGetsHashedPartitions) {
 }
 
 TEST_F(CoordTest, CreateCollectionErrors) {
-  Create("books");
+  const CollectionInfo books = Create("books");
   CreateCollectionRequest request;
   request.schema = Schema("books");
+  auto again = coord_->CreateCollection(request);
+  ASSERT_TRUE(again.ok()) << "the same definition again is idempotent, as in Milvus: " << again.status().ToString();
+  EXPECT_EQ(again->id, books.id);
+  request.schema.fields[1].dim = 8;
   Status dup = coord_->CreateCollection(request).status();
   EXPECT_EQ(dup.code(), StatusCode::kAlreadyExists);
   EXPECT_TRUE(Mentions(dup, "books"));
+  request.schema = Schema("books");
+  request.num_shards = 2;
+  EXPECT_EQ(coord_->CreateCollection(request).status().code(), StatusCode::kAlreadyExists);
+  request.num_shards = 1;
 
   for (const std::string& bad : std::vector<std::string>{"", "9lives", "has space", "dash-ed", std::string(256, 'x'), "ünï"}) {
     request.schema = Schema(bad);
@@ -175,6 +183,49 @@ TEST_F(CoordTest, CreateCollectionErrors) {
   Status no_vec = coord_->CreateCollection(request).status();
   EXPECT_EQ(no_vec.code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(Mentions(no_vec, "vector")) << no_vec.ToString();
+}
+
+TEST_F(CoordTest, CreateCollectionWithIndexesIsAllOrNothing) {
+  CreateCollectionRequest request;
+  request.schema = Schema("books");
+  IndexInfo good;
+  good.field_name = "vec";
+  good.index_type = "HNSW";
+  good.metric_type = "L2";
+  good.params = {{"M", 8}};
+  IndexInfo bad = good;
+  bad.index_type = "NO_SUCH_INDEX";
+  request.indexes = {bad};
+  Status refused = coord_->CreateCollection(request).status();
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Mentions(refused, "NO_SUCH_INDEX")) << refused.ToString();
+  EXPECT_EQ(coord_->DescribeCollection("default", "books").status().code(), StatusCode::kNotFound)
+      << "a bad index creates nothing";
+  request.indexes = {good, good};
+  EXPECT_EQ(coord_->CreateCollection(request).status().code(), StatusCode::kInvalidArgument) << "two on one field";
+  IndexInfo on_scalar = good;
+  on_scalar.field_name = "color";
+  request.indexes = {on_scalar};
+  EXPECT_EQ(coord_->CreateCollection(request).status().code(), StatusCode::kInvalidArgument);
+
+  request.indexes = {good};
+  auto created = coord_->CreateCollection(request);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  ASSERT_EQ(created->indexes.size(), 1u);
+  EXPECT_EQ(created->indexes[0].name, "vec");
+  EXPECT_EQ(created->indexes[0].index_type, "HNSW");
+  EXPECT_GT(created->indexes[0].id, 0);
+  auto again = coord_->CreateCollection(request);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->indexes[0].id, created->indexes[0].id);
+  request.indexes[0].params = {{"M", 16}};
+  EXPECT_EQ(coord_->CreateCollection(request).status().code(), StatusCode::kAlreadyExists);
+  // The index was persisted with the collection.
+  Reopen();
+  auto described = coord_->DescribeCollection("default", "books");
+  ASSERT_TRUE(described.ok());
+  ASSERT_EQ(described->indexes.size(), 1u);
+  EXPECT_EQ(described->indexes[0].params, (nlohmann::json{{"M", 8}}));
 }
 
 TEST_F(CoordTest, FailedWatchLeavesNoCollection) {

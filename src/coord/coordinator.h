@@ -21,6 +21,9 @@ struct CreateCollectionRequest {
   int32_t num_partitions = 0;     // partition-key partitions; 0 = default (16) when a key exists
   ConsistencyLevel consistency = ConsistencyLevel::kBounded;
   std::map<std::string, std::string> properties;
+  /// Indexes created with the collection, in the same catalog write: each is checked as
+  /// CreateIndex checks it before anything is written, so a bad one creates nothing.
+  std::vector<IndexInfo> indexes;
 };
 
 struct LoadStatus {

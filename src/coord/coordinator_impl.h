@@ -35,6 +35,13 @@ namespace tessera::coord {
 /// index files likewise). GC deletes only here; nothing else in the store is touched.
 inline constexpr std::string_view kCollectionDataPrefix = "collections/";
 
+/// Checks an index definition against `schema` as CreateIndex does (the field exists and
+/// is a FloatVector, the name, type, metric and params are valid) and fills in what it
+/// leaves out: name = the field's, type AUTOINDEX, metric COSINE, params {}, the field's id
+/// and name, the type upper-cased and the metric's canonical name. NotFound for an unknown
+/// field, InvalidArgument naming what else is wrong.
+Status NormalizeIndexDefinition(const core::CollectionSchema& schema, IndexInfo& index);
+
 /// Tuning of the background work. Defaults are those of the coord.* config keys.
 struct CoordinatorOptions {
   /// How often the coordinator looks for segments to compact; 0 = only on Compact().

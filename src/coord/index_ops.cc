@@ -71,22 +71,15 @@ void CoordinatorImpl::SubmitBuilds(std::vector<indexnode::BuildJob> jobs) {
   }
 }
 
-Status CoordinatorImpl::CreateIndex(const std::string& db_name, const std::string& collection, IndexInfo index) {
-  const std::string db = DbOrDefault(db_name);
-  CollectionInfo snapshot;
-  {
-    std::lock_guard lock(mu_);
-    TESSERA_ASSIGN_OR_RETURN(CollectionInfo * info, ResolveLocked(db, collection));
-    snapshot = *info;
-  }
+Status NormalizeIndexDefinition(const core::CollectionSchema& schema, IndexInfo& index) {
   const core::FieldSchema* field = nullptr;
   if (!index.field_name.empty()) {
-    field = snapshot.schema.FindField(index.field_name);
+    field = schema.FindField(index.field_name);
   } else if (index.field_id != 0) {
-    field = FieldById(snapshot.schema, index.field_id);
+    field = FieldById(schema, index.field_id);
   }
   if (field == nullptr) {
-    return Status::NotFound("field not found[collection=" + snapshot.schema.name + "][field=" + index.field_name + "]");
+    return Status::NotFound("field not found[collection=" + schema.name + "][field=" + index.field_name + "]");
   }
   if (field->data_type != core::DataType::kFloatVector) {
     return Status::InvalidArgument("field '" + field->name + "' is " + std::string(core::DataTypeName(field->data_type)) +
@@ -108,7 +101,19 @@ Status CoordinatorImpl::CreateIndex(const std::string& db_name, const std::strin
   index.metric_type = std::string(index::MetricTypeName(metric));
   index.field_id = field->id;
   index.field_name = field->name;
+  return Status::OK();
+}
 
+Status CoordinatorImpl::CreateIndex(const std::string& db_name, const std::string& collection, IndexInfo index) {
+  const std::string db = DbOrDefault(db_name);
+  CollectionInfo snapshot;
+  {
+    std::lock_guard lock(mu_);
+    TESSERA_ASSIGN_OR_RETURN(CollectionInfo * info, ResolveLocked(db, collection));
+    snapshot = *info;
+  }
+  TESSERA_RETURN_IF_ERROR(NormalizeIndexDefinition(snapshot.schema, index));
+  const core::FieldSchema* field = FieldById(snapshot.schema, index.field_id);
   TESSERA_ASSIGN_OR_RETURN(index.id, ids_->Allocate(1));
   std::vector<indexnode::BuildJob> jobs;
   bool retry_only = false;

@@ -1,5 +1,7 @@
 #include "core/schema.h"
 
+#include "core/column.h"
+
 #include <array>
 #include <cctype>
 #include <set>
@@ -71,6 +73,13 @@ Status ValidateDefault(const FieldSchema& f) {
   if (!ok) return FieldError(f, "default value " + v.dump() + " does not match type " +
                                     std::string(DataTypeName(f.data_type)));
   if (f.is_primary_key) return FieldError(f, "the primary key cannot have a default value");
+  // The shape is right; the value must also be in range (300 for an Int8), as it will be
+  // stored in every row that omits the field.
+  FieldSchema plain = f;
+  plain.nullable = false;
+  plain.default_value.reset();
+  const Status fits = Column::Create(plain)->Append(v);
+  if (!fits.ok()) return FieldError(f, "default value " + v.dump() + ": " + fits.message());
   return Status::OK();
 }
 

@@ -211,6 +211,21 @@ TEST(SchemaTest, DefaultValueType) {
   ExpectInvalid(s, "'id'");
 }
 
+TEST(SchemaTest, DefaultValueMustFitTheType) {
+  CollectionSchema s = BaseSchema();
+  s.fields.push_back(Field("small", DataType::kInt8));
+  s.fields.back().default_value = 300;
+  ExpectInvalid(s, "300");
+  s.fields.back().default_value = -128;
+  EXPECT_TRUE(s.Validate().ok());
+  s.fields.back().data_type = DataType::kInt16;
+  s.fields.back().default_value = 70000;
+  ExpectInvalid(s, "'small'");
+  s.fields.back().data_type = DataType::kFloat;
+  s.fields.back().default_value = 1e300;
+  ExpectInvalid(s, "'small'");
+}
+
 TEST(SchemaTest, DynamicFieldDeclaration) {
   CollectionSchema s = BaseSchema();
   FieldSchema meta = Field("$meta", DataType::kJSON);

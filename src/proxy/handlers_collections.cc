@@ -15,11 +15,12 @@ namespace {
 
 constexpr std::string_view kCollectionReq = "CollectionNameReq";
 
-coord::IndexInfo ToIndexInfo(const IndexSpec& spec, const core::CollectionSchema& schema) {
+// The coordinator resolves the field by name (ids of a collection being created are not
+// known yet).
+coord::IndexInfo ToIndexInfo(const IndexSpec& spec) {
   coord::IndexInfo index;
   index.name = spec.index_name;
   index.field_name = spec.field_name;
-  if (const core::FieldSchema* f = schema.FindField(spec.field_name)) index.field_id = f->id;
   index.index_type = spec.index_type;
   index.metric_type = spec.metric_type;
   index.params = spec.params;
@@ -32,12 +33,10 @@ ApiResult<Reply> ProxyImpl::CreateCollection(Call& call) {
   TESSERA_API_ASSIGN_OR_RETURN(CreateCollectionSpec spec, DecodeCreateCollection(call.body));
   spec.request.db_name = call.db;
   const std::string name = spec.request.schema.name;
+  // The indexes go with the create: a bad one creates nothing, so a corrected retry works.
+  for (const IndexSpec& index : spec.indexes) spec.request.indexes.push_back(ToIndexInfo(index));
   auto created = coordinator_->CreateCollection(spec.request);
   if (!created.ok()) return ToApiStatus(created.status(), ErrorContext::kDatabase);
-  for (const IndexSpec& index : spec.indexes) {
-    TESSERA_API_RETURN_IF_ERROR(FromStatus(
-        coordinator_->CreateIndex(call.db, name, ToIndexInfo(index, created->schema)), ErrorContext::kCollection));
-  }
   if (spec.load) {
     TESSERA_API_RETURN_IF_ERROR(
         FromStatus(coordinator_->LoadCollection(call.db, name, {}), ErrorContext::kCollection));

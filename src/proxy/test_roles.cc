@@ -128,6 +128,15 @@ Result<coord::CollectionInfo> FakeCoordinator::CreateCollection(const coord::Cre
     info.partitions.push_back({next_id_++, "_default", false});
   }
   info.created_ts = next_ts_;
+  for (coord::IndexInfo index : request.indexes) {
+    const core::FieldSchema* f = info.schema.FindField(index.field_name);
+    if (f == nullptr) return Status::NotFound("field not found[field=" + index.field_name + "]");
+    if (!core::IsVectorType(f->data_type)) return Status::InvalidArgument("only vector fields can be indexed");
+    if (index.name.empty()) index.name = index.field_name;
+    index.id = next_id_++;
+    index.field_id = f->id;
+    info.indexes.push_back(std::move(index));
+  }
   collections_[info.id] = info;
   return info;
 }

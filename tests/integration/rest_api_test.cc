@@ -154,6 +154,33 @@ TEST_F(RestApiTest, CollectionLifecycle) {
   EXPECT_EQ(Ok("collections/has", {{"collectionName", "life2"}})["data"]["has"], false);
 }
 
+// A create whose index is wrong creates nothing, so the corrected request succeeds; the same
+// create again is accepted (Milvus makes create idempotent), a different one is not.
+TEST_F(RestApiTest, CreateWithIndexParamsIsAllOrNothingAndIdempotent) {
+  json body = {{"collectionName", "atomic"},
+               {"schema",
+                {{"fields",
+                  {{{"fieldName", "id"}, {"dataType", "Int64"}, {"isPrimary", true}},
+                   {{"fieldName", "v"}, {"dataType", "FloatVector"}, {"elementTypeParams", {{"dim", 8}}}}}}}},
+               {"indexParams", {{{"fieldName", "v"}, {"indexType", "DISKANN"}, {"metricType", "L2"}}}}};
+  ExpectError("collections/create", body, 1100, "DISKANN");
+  EXPECT_EQ(Ok("collections/has", {{"collectionName", "atomic"}})["data"]["has"], false);
+  body["indexParams"][0]["indexType"] = "HNSW";
+  Ok("collections/create", body);
+  Ok("collections/create", body);
+  EXPECT_EQ(Ok("collections/get_load_state", {{"collectionName", "atomic"}})["data"]["loadState"], "LoadStateLoaded");
+  body["schema"]["fields"][1]["elementTypeParams"]["dim"] = 16;
+  ExpectError("collections/create", body, 65535, "already exists");
+  json out_of_range = {{"collectionName", "atomic2"},
+                       {"schema",
+                        {{"fields",
+                          {{{"fieldName", "id"}, {"dataType", "Int64"}, {"isPrimary", true}},
+                           {{"fieldName", "d"}, {"dataType", "Int8"}, {"defaultValue", 300}},
+                           {{"fieldName", "v"}, {"dataType", "FloatVector"}, {"elementTypeParams", {{"dim", 8}}}}}}}}};
+  ExpectError("collections/create", out_of_range, 1100, "300");
+  Ok("collections/drop", {{"collectionName", "atomic"}});
+}
+
 TEST_F(RestApiTest, CustomSchemaEveryFieldType) {
   json schema = {
       {"autoID", false},
