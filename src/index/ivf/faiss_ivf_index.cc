@@ -225,7 +225,10 @@ class FaissIvfIndex final : public Index {
     TESSERA_RETURN_IF_ERROR(CheckSearchRequest(*this, request));
     TESSERA_ASSIGN_OR_RETURN(nlohmann::json params,
                              ValidateParams(type_, ParamPhase::kSearch, request.params));
-    const size_t nprobe = params.at("nprobe").get<size_t>();
+    // The default nprobe (8) is clamped to a smaller nlist: a search that names no
+    // parameter must not fail. A given nprobe above nlist is the caller's mistake.
+    const bool given = request.params.is_object() && request.params.contains("nprobe");
+    const size_t nprobe = given ? params.at("nprobe").get<size_t>() : std::min(params.at("nprobe").get<size_t>(), nlist_);
     if (nprobe > nlist_) {
       return Status::InvalidArgument("search parameter 'nprobe' = " + std::to_string(nprobe) +
                                      " must be <= the index's nlist = " + std::to_string(nlist_));

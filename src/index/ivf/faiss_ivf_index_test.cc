@@ -391,6 +391,10 @@ TEST_F(IvfTest, ParameterErrorsNameTheParameter) {
   expect_invalid(Search(*index, {{"nprobe", "x"}}).status(), {"'nprobe'", "integer"});
   expect_invalid(Search(*index, {{"ef", 10}}).status(), {"'ef'", "nprobe"});
   EXPECT_TRUE(Search(*index, {{"nprobe", "16"}}).ok());
+  // The default nprobe (8) is clamped to a smaller nlist: no parameter, no error.
+  auto small = MustBuild(IndexType::kIvfFlat, MetricType::kL2, {{"nlist", 4}}, 1000);
+  EXPECT_TRUE(Search(*small, nlohmann::json::object()).ok());
+  expect_invalid(Search(*small, {{"nprobe", 8}}).status(), {"'nprobe'", "nlist = 4"});
 }
 
 TEST_F(IvfTest, RowCountEdgeCases) {
