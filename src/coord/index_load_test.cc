@@ -49,6 +49,11 @@ TEST_F(CoordTest, CreateIndexValidates) {
   EXPECT_TRUE(Mentions(unknown, "bogus")) << unknown.ToString();
   index.params = "M=16";
   EXPECT_CODE(coord_->CreateIndex("default", "books", index), kInvalidArgument);
+  // Parameters of other index types and index properties are dropped, as Milvus ignores them.
+  Create("copied");
+  index.params = {{"M", 8}, {"nlist", 128}, {"mmap.enabled", true}};
+  ASSERT_TRUE(coord_->CreateIndex("default", "copied", index).ok());
+  EXPECT_EQ(coord_->DescribeCollection("default", "copied")->indexes.at(0).params, (nlohmann::json{{"M", 8}}));
 
   index.params = nlohmann::json::object();
   index.name = "bad name";

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 #include <utility>
 
 #include "common/logging.h"
@@ -10,6 +11,7 @@
 #include "coord/names.h"
 #include "index/index.h"
 #include "index/metric.h"
+#include "index/params.h"
 
 namespace tessera::coord {
 
@@ -20,6 +22,12 @@ metrics::Counter& BuildCounter(const std::string& result) {
                                                  "Index builds reported back by index nodes, by result.",
                                                  {{"result", result}});
 }
+
+constexpr std::string_view kForeignBuildParams[] = {
+    "M",          "efConstruction",  "nlist",         "m",           "nbits",          "mmap.enabled",
+    "sq_type",    "refine",          "refine_type",   "with_raw_data", "search_list_size", "max_degree",
+    "pq_code_budget_gb_ratio", "build_dram_budget_gb", "num_build_thread", "intermediate_graph_degree",
+    "graph_degree", "nrq"};
 
 std::string Upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
@@ -93,6 +101,14 @@ Status NormalizeIndexDefinition(const core::CollectionSchema& schema, IndexInfo&
   TESSERA_ASSIGN_OR_RETURN(const index::MetricType metric, index::ParseMetricType(index.metric_type));
   if (index.params.is_null()) index.params = nlohmann::json::object();
   if (!index.params.is_object()) return Status::InvalidArgument("index params must be a JSON object");
+  // Build parameters of other Milvus index types (params copied from another setup) and
+  // index-level properties are dropped, as Milvus ignores them; an unknown key stays an
+  // error (a typo should not pass).
+  for (std::string_view key : kForeignBuildParams) {
+    bool own = false;
+    for (const index::ParamSpec& spec : index::ParamSchema(type)) own = own || spec.name == key;
+    if (!own) index.params.erase(std::string(key));
+  }
   // Creating an empty index runs the library's own parameter checks, whose messages name
   // the parameter and its range.
   TESSERA_RETURN_IF_ERROR(

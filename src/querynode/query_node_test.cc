@@ -105,13 +105,62 @@ TEST_F(QueryNodeBasicTest, RejectsBadSearchRequests) {
   r.params = {{"ef", 10}};
   EXPECT_THAT(node_->Search(r).status().message(), HasSubstr("'ef' = 10"));
   r = Near(0);
-  r.params = {{"nprobe", 8}};
-  EXPECT_THAT(node_->Search(r).status().message(), HasSubstr("nprobe"));
+  r.params = {{"nprobe", 8}};  // an IVF parameter: ignored on HNSW, as Milvus does
+  EXPECT_TRUE(node_->Search(r).ok());
+  r.params = {{"nprobee", 8}};  // a parameter of no index type: a typo
+  EXPECT_THAT(node_->Search(r).status().message(), HasSubstr("nprobee"));
+  r.params = {{"ignore_growing", "yes"}};
+  EXPECT_THAT(node_->Search(r).status().message(), HasSubstr("ignoreGrowing"));
+  r.params = {{"range_filter", 1}};
+  EXPECT_THAT(node_->Search(r).status().message(), HasSubstr("radius"));
+  r.params = {{"radius", 1}, {"range_filter", 2}};  // L2: range_filter must be below radius
+  EXPECT_THAT(node_->Search(r).status().message(), HasSubstr("less than 'radius'"));
   r = Near(0, 16384);
   r.offset = 1;
   EXPECT_EQ(node_->Search(r).status().code(), StatusCode::kInvalidArgument);
   r = Near(0, 0);
   EXPECT_EQ(node_->Search(r).status().code(), StatusCode::kInvalidArgument);
+}
+
+// ignoreGrowing leaves the WAL-tail rows out; radius / range_filter keep hits whose L2
+// distance d has range_filter <= d < radius (IP/COSINE: radius < s <= range_filter), searching
+// wider when the nearest k are all too close.
+TEST_F(QueryNodeBasicTest, IgnoreGrowingAndRangeSearch) {
+  for (const std::string metric : {"L2", "IP"}) {
+    SCOPED_TRACE(metric);
+    auto info = MakeCollection(1, true, "HNSW", metric);
+    SegmentSpec spec;
+    spec.id = 11;
+    for (int i = 1; i <= 6; ++i) spec.rows.push_back(Row(i, static_cast<float>(i)));
+    auto seg = WriteSegment(info, spec);
+    Insert(info, {Row(7, 7), Row(8, 8)}, 200);
+    Load(info, {seg});
+    SearchRequest r = Near(metric == "L2" ? 9.0f : 1.0f, 3);
+    EXPECT_THAT(SearchIds(r), ElementsAre(8, 7, 6));
+    r.params = {{"ignore_growing", true}};
+    EXPECT_THAT(SearchIds(r), ElementsAre(6, 5, 4));
+
+    if (metric == "L2") {
+      // From 0 the distances are 1, 4, 9, ..., 64.
+      r = Near(0, 10);
+      r.params = {{"radius", 20}, {"range_filter", 2}};
+      EXPECT_THAT(SearchIds(r), ElementsAre(2, 3, 4));
+      r = Near(0, 2);
+      r.params = {{"radius", 40}, {"range_filter", 10}};  // the 2 nearest (1, 4) are too close
+      EXPECT_THAT(SearchIds(r), ElementsAre(4, 5));
+      r.params = {{"radius", 40}};
+      EXPECT_THAT(SearchIds(r), ElementsAre(1, 2));
+    } else {
+      // Similarity to (1, 0, 0, 0) is the id.
+      r = Near(1, 10);
+      r.params = {{"radius", 2}, {"range_filter", 5}};
+      EXPECT_THAT(SearchIds(r), ElementsAre(5, 4, 3));
+      r = Near(1, 2);
+      r.params = {{"radius", 0}, {"range_filter", 3}};
+      EXPECT_THAT(SearchIds(r), ElementsAre(3, 2));
+    }
+    ASSERT_TRUE(node_->ReleaseCollection(info.id).ok());
+  }
 }
 
 TEST_F(QueryNodeBasicTest, FiltersOnScalarsAndDynamicKeys) {

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <mutex>
+#include <string_view>
 
 #include "core/filter/evaluator.h"
 #include "core/filter/parser.h"
@@ -198,16 +200,65 @@ const coord::IndexInfo* IndexOnField(const coord::CollectionInfo& info, int64_t 
 /// Search parameters per index type: the request's params go to indexes of the type the
 /// collection's index definition names (validated once here, so a bad value fails the same
 /// way whichever segments are loaded); other indexes (the exact FLAT of unindexed and
-/// growing segments) get their defaults.
+/// growing segments) get their defaults. Besides: ignore_growing, and the range of a range
+/// search.
 struct SearchParams {
   std::optional<index::IndexType> type;
   nlohmann::json params = nlohmann::json::object();
+  bool ignore_growing = false;
+  // Range search, in score space (lower is better: L2 distance, minus IP/COSINE
+  // similarity): a hit is kept when inner <= score < outer.
+  bool range = false;
+  float inner = -std::numeric_limits<float>::infinity();
+  float outer = std::numeric_limits<float>::infinity();
 
   const nlohmann::json& For(index::IndexType segment_type) const {
     static const nlohmann::json kEmpty = nlohmann::json::object();
     return type && *type == segment_type ? params : kEmpty;
   }
+  bool InRange(float score) const { return score >= inner && score < outer; }
 };
+
+// Search parameters of Milvus index types other than the collection's (a client that
+// switched index types may still send them), and hints Tessera has no use for: accepted
+// and ignored, as Milvus does. A key in neither this list nor the index type's parameters
+// is still an error (a typo should not pass silently).
+constexpr std::string_view kForeignSearchParams[] = {
+    "ef",        "nprobe",       "search_list",       "level",      "hints",       "drop_ratio_search",
+    "reorder_k", "itopk_size",   "search_width",      "team_size",  "min_iterations", "max_iterations",
+    "max_empty_result_buckets", "page_retain_order", "iterative_filter", "refine_k"};
+
+Result<float> FloatParam(const nlohmann::json& params, const char* key) {
+  const nlohmann::json& v = params.at(key);
+  if (!v.is_number() || !std::isfinite(v.get<double>())) {
+    return Status::InvalidArgument("search params: '" + std::string(key) + "' must be a finite number, got " + v.dump());
+  }
+  return v.get<float>();
+}
+
+// Takes radius / range_filter out of `params` into out's range (metric: the field's).
+Status TakeRange(nlohmann::json& params, index::MetricType metric, SearchParams& out) {
+  const bool has_radius = params.contains("radius");
+  const bool has_filter = params.contains("range_filter");
+  if (!has_radius && !has_filter) return Status::OK();
+  if (!has_radius) return Status::InvalidArgument("search params: 'range_filter' needs 'radius'");
+  const bool l2 = metric == index::MetricType::kL2;
+  TESSERA_ASSIGN_OR_RETURN(const float radius, FloatParam(params, "radius"));
+  out.range = true;
+  out.outer = l2 ? radius : -radius;
+  if (has_filter) {
+    TESSERA_ASSIGN_OR_RETURN(const float range_filter, FloatParam(params, "range_filter"));
+    out.inner = l2 ? range_filter : -range_filter;
+    if (!(out.inner < out.outer)) {
+      return Status::InvalidArgument(std::string("search params: 'range_filter' must be ") +
+                                     (l2 ? "less" : "greater") + " than 'radius' for metric " +
+                                     std::string(index::MetricTypeName(metric)));
+    }
+  }
+  params.erase("radius");
+  params.erase("range_filter");
+  return Status::OK();
+}
 
 Result<SearchParams> MakeSearchParams(const coord::CollectionInfo& info, int64_t field_id,
                                       const nlohmann::json& given, size_t k) {
@@ -215,18 +266,45 @@ Result<SearchParams> MakeSearchParams(const coord::CollectionInfo& info, int64_t
   if (!given.is_null() && !given.is_object()) {
     return Status::InvalidArgument("search params must be a JSON object, got " + given.dump());
   }
+  nlohmann::json params = given.is_object() ? given : nlohmann::json::object();
+  if (auto it = params.find("ignore_growing"); it != params.end()) {
+    if (!it->is_boolean()) {
+      return Status::InvalidArgument("search params: 'ignoreGrowing' must be true or false, got " + it->dump());
+    }
+    out.ignore_growing = it->get<bool>();
+    params.erase(it);
+  }
   const coord::IndexInfo* def = IndexOnField(info, field_id);
-  if (def == nullptr) return out;  // no index definition: every segment is searched exactly
-  auto type = index::ParseIndexType(def->index_type);
-  if (!type.ok()) return out;
+  auto metric = def == nullptr ? Result<index::MetricType>(index::MetricType::kL2) : index::ParseMetricType(def->metric_type);
+  TESSERA_RETURN_IF_ERROR(TakeRange(params, metric.ok() ? *metric : index::MetricType::kL2, out));
+  std::optional<index::IndexType> type;
+  if (def != nullptr) {
+    if (auto parsed = index::ParseIndexType(def->index_type); parsed.ok()) type = *parsed;
+  }
+  // Keys of other index types are dropped; the index type's own ones are validated below.
+  for (std::string_view key : kForeignSearchParams) {
+    bool own = false;
+    if (type) {
+      for (const index::ParamSpec& spec : index::ParamSchema(*type)) own = own || spec.name == key;
+    }
+    if (!own) params.erase(std::string(key));
+  }
+  if (!type) {
+    // No index definition: every segment is searched exactly, which takes no parameter.
+    if (!params.empty()) {
+      return Status::InvalidArgument("search params: unknown search parameter '" + params.begin().key() +
+                                     "' (the field has no index)");
+    }
+    return out;
+  }
   out.type = *type;
-  auto validated = index::ValidateParams(*type, index::ParamPhase::kSearch, given);
+  auto validated = index::ValidateParams(*type, index::ParamPhase::kSearch, params);
   if (!validated.ok()) return Status::InvalidArgument("search params: " + validated.status().message());
-  out.params = given.is_object() ? given : nlohmann::json::object();
+  out.params = params;
   if (*type == index::IndexType::kHnsw) {
     // ef must cover k; when the caller leaves it out, widen the default to k (Milvus does).
     const size_t ef = (*validated)["ef"].get<size_t>();
-    if (!given.is_object() || !given.contains("ef")) {
+    if (!params.contains("ef")) {
       out.params["ef"] = std::max(ef, k);
     } else if (ef < k) {
       return Status::InvalidArgument("search params: 'ef' = " + std::to_string(ef) +
@@ -238,6 +316,30 @@ Result<SearchParams> MakeSearchParams(const coord::CollectionInfo& info, int64_t
 
 float ScoreOf(index::MetricType metric, float distance) {
   return metric == index::MetricType::kL2 ? distance : -distance;
+}
+
+// Whether a range search's result (k_searched hits per query) may have missed hits in
+// range: some query has fewer than `k` in range although all its hits are inside the
+// outer bound (so farther ones may be too).
+bool NeedsWiderRangeSearch(const index::SearchResult& r, index::MetricType metric, const SearchParams& params,
+                           size_t k) {
+  for (size_t q = 0; q < r.num_queries; ++q) {
+    size_t in_range = 0;
+    bool reached_outer = false;
+    size_t found = 0;
+    for (size_t rank = 0; rank < r.k; ++rank) {
+      if (r.id(q, rank) < 0) break;
+      ++found;
+      const float score = ScoreOf(metric, r.distance(q, rank));
+      if (score >= params.outer) {
+        reached_outer = true;
+        break;
+      }
+      in_range += params.InRange(score) ? 1 : 0;
+    }
+    if (in_range < k && !reached_outer && found == r.k) return true;
+  }
+  return false;
 }
 
 // Runs fn(i) for i in [0, n) on the pool and returns the first error.
@@ -297,6 +399,7 @@ Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const S
 
   std::vector<const Segment*> segments;
   for (const Segment* s : snapshot.segments) {
+    if (params.ignore_growing && !s->sealed()) continue;
     if (s->num_rows() > 0 && s->num_rows() > s->num_deleted()) segments.push_back(s);
   }
 
@@ -349,16 +452,26 @@ Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const S
     sr.queries = request.vectors.data() + task.first_query * dim;
     sr.num_queries = task.num_queries;
     sr.k = k;
-    sr.params = params.For(vi->index->type());
+    nlohmann::json segment_params = params.For(vi->index->type());
     sr.skip = skips[task.segment];
-    auto found = vi->index->Search(sr);
-    if (!found.ok()) {
-      const Status& s = found.status();
-      if (s.code() == StatusCode::kInvalidArgument) return Status::InvalidArgument("search params: " + s.message());
-      return s.WithContext(segment.sealed() ? "segment " + std::to_string(segment.id())
-                                            : "growing segment of " + segment.channel());
+    for (;;) {
+      sr.params = segment_params;
+      auto found = vi->index->Search(sr);
+      if (!found.ok()) {
+        const Status& s = found.status();
+        if (s.code() == StatusCode::kInvalidArgument) return Status::InvalidArgument("search params: " + s.message());
+        return s.WithContext(segment.sealed() ? "segment " + std::to_string(segment.id())
+                                              : "growing segment of " + segment.channel());
+      }
+      results[t] = std::move(found).value();
+      // A range search whose k nearest are too close (inside range_filter) may have more
+      // hits in range further out: search again with twice the k, up to the top-k limit.
+      if (!params.range || sr.k >= kMaxTopK || !NeedsWiderRangeSearch(results[t], vi->index->metric(), params, k)) {
+        break;
+      }
+      sr.k = std::min(sr.k * 2, kMaxTopK);
+      if (segment_params.contains("ef")) segment_params["ef"] = std::max(segment_params["ef"].get<size_t>(), sr.k);
     }
-    results[t] = std::move(found).value();
     return Status::OK();
   }));
 
@@ -379,9 +492,11 @@ Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const S
       for (size_t rank = 0; rank < r.k; ++rank) {
         const int64_t row = r.id(local, rank);
         if (row < 0) break;
+        const float score = ScoreOf(metric, r.distance(local, rank));
+        if (params.range && !params.InRange(score)) continue;
         segments[task.segment]->PrefetchPk(static_cast<size_t>(row));  // the merge reads it next
         list.push_back(core::Neighbor{PackRowRef(RowRef{static_cast<uint32_t>(task.segment), static_cast<uint32_t>(row)}),
-                                      ScoreOf(metric, r.distance(local, rank))});
+                                      score});
       }
       lists.push_back(std::move(list));
     }

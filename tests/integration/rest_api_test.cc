@@ -251,6 +251,20 @@ TEST_F(RestApiTest, InsertSearchQueryGetDelete) {
     EXPECT_EQ(hit["color"], "red");
     EXPECT_LT(hit["tag"].get<int>(), 5);
   }
+  // Range search over HTTP: radius / range_filter from searchParams.params, with a
+  // parameter of another index type (ignored) and ignoreGrowing at the top level.
+  auto nearest = Ok("entities/search", {{"collectionName", "ents"}, {"data", {RowVector(7)}}, {"limit", 5},
+                                        {"consistencyLevel", "Strong"}});
+  ASSERT_EQ(nearest["data"].size(), 5u);
+  const double d1 = nearest["data"][1]["distance"].get<double>();
+  const double d3 = nearest["data"][3]["distance"].get<double>();
+  ASSERT_LT(d1, d3);
+  auto ranged = Ok("entities/search",
+                   {{"collectionName", "ents"}, {"data", {RowVector(7)}}, {"limit", 10}, {"consistencyLevel", "Strong"},
+                    {"searchParams", {{"ignoreGrowing", false}, {"params", {{"radius", d3}, {"range_filter", d1}, {"nprobe", 8}}}}}});
+  std::vector<json> ranged_ids;
+  for (const auto& hit : ranged["data"]) ranged_ids.push_back(hit["id"]);
+  EXPECT_EQ(ranged_ids, (std::vector<json>{nearest["data"][1]["id"], nearest["data"][2]["id"]})) << ranged.dump();
   auto count = Ok("entities/query", {{"collectionName", "ents"}, {"filter", ""}, {"outputFields", {"count(*)"}},
                                      {"consistencyLevel", "Strong"}});
   EXPECT_EQ(count["data"][0]["count(*)"], 200);
