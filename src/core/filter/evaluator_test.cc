@@ -25,7 +25,7 @@ constexpr const char* kRows[] = {
         "s": "banana", "j": {"a": 2.5, "tags": ["z"]}, "ai": [], "as": ["c"], "af": [], "ab": [false],
         "ni": null, "ns": null, "nd": null, "nj": null, "color": "blue"})",
     R"({"id": 2, "vec": [0, 0], "b": true, "i8": 127, "i16": 32767, "i32": 2147483647, "i64": 9223372036854775807,
-        "f": 100.0, "d": 1e10, "s": "pineapple", "j": {"a": "str"}, "ai": [5], "as": [], "af": [2.0, 3.0],
+        "f": 100.0, "d": 1e10, "s": "pineapple", "j": {"a": "str", "m": [[1, 2], [3]]}, "ai": [5], "as": [], "af": [2.0, 3.0],
         "ab": [], "ni": 5, "ns": "apple pie", "nd": 2.5, "nj": {"k": "v"}, "size": 3.5})",
     R"({"id": 3, "vec": [0, 0], "b": false, "i8": -128, "i16": 0, "i32": 5, "i64": 3, "f": 3.0, "d": 3.0,
         "s": "", "j": 5, "ai": [3, 4], "as": ["a"], "af": [3.0], "ab": [true, false], "ni": -3, "ns": "",
@@ -236,6 +236,11 @@ TEST_F(EvaluatorTest, Arrays) {
   EXPECT_EQ(Match("json_contains_all(j['l'], [1, 3])"), Rows({0}));
   EXPECT_EQ(Match("array_length(j['l']) == 3"), Rows({0}));
   EXPECT_EQ(Match("not json_contains(j['tags'], 'x')"), Rows({1}));  // rows 2-4: null
+  // An array literal as the one value: the JSON array holds that array as an element.
+  EXPECT_EQ(Match("json_contains(j['m'], [1, 2])"), Rows({2}));
+  EXPECT_EQ(Match("json_contains(j['m'], [1.0, 2])"), Rows({2}));
+  EXPECT_EQ(Match("json_contains(j['m'], [2, 1])"), Rows({}));
+  EXPECT_EQ(Match("json_contains(j['l'], [1, 2])"), Rows({}));
 }
 
 TEST_F(EvaluatorTest, NullableFields) {

@@ -217,7 +217,6 @@ class Lexer {
         case 'f': out.push_back('\f'); break;
         case 'v': out.push_back('\v'); break;
         case 'a': out.push_back('\a'); break;
-        case '0': out.push_back('\0'); break;
         case '\\': out.push_back('\\'); break;
         case '\'': out.push_back('\''); break;
         case '"': out.push_back('"'); break;
@@ -243,6 +242,23 @@ class Lexer {
           } else {
             AppendUtf8(cp, &out);
           }
+          break;
+        }
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7': {
+          // Octal, as in C and Milvus's grammar: one to three digits, at most \377.
+          uint32_t value = static_cast<uint32_t>(e - '0');
+          for (int k = 0; k < 2 && pos_ < in_.size() && in_[pos_] >= '0' && in_[pos_] <= '7'; ++k) {
+            value = value * 8 + static_cast<uint32_t>(in_[pos_++] - '0');
+          }
+          if (value > 0377) return ParseError(esc_pos, in_.substr(esc_pos, pos_ - esc_pos), "octal escape above \\377");
+          out.push_back(static_cast<char>(value));
           break;
         }
         default:

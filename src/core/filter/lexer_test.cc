@@ -44,6 +44,11 @@ TEST(LexerTest, StringsAndEscapes) {
   EXPECT_EQ(t[2].string_value, "\n\t\\");
   EXPECT_EQ(t[3].string_value, "A\xC3\xA9");
   EXPECT_EQ(t[4].string_value, "x%");
+  auto octal = Lex(R"("\150ello" "\0" "\101\1012")");
+  EXPECT_EQ(octal[0].string_value, "hello");
+  EXPECT_EQ(octal[1].string_value, std::string(1, '\0'));
+  EXPECT_EQ(octal[2].string_value, "AA2") << "at most three digits";
+  EXPECT_THAT(Tokenize(R"(a == "\400")").status().message(), HasSubstr("octal"));
 }
 
 TEST(LexerTest, OperatorsAndIdentifiers) {

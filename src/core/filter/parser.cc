@@ -673,7 +673,17 @@ class Parser {
     TESSERA_RETURN_IF_ERROR(Expect(TokenKind::kComma, "',' and a second argument"));
     const size_t value_idx = idx_;
     std::vector<json> values;
-    if (fn == Function::kContains) {
+    if (fn == Function::kContains && Cur().kind == TokenKind::kLBracket) {
+      // json_contains(j, [1, 2]): j holds the array [1, 2] as an element. An Array field's
+      // elements are scalars, so it cannot.
+      TESSERA_ASSIGN_OR_RETURN(std::vector<json> elements, ParseLiteralList());
+      if (target->type == ValueType::kArray) {
+        return ErrorAt(tokens_[value_idx], "type mismatch: " + Describe(*target) +
+                                               " holds scalars and cannot contain an array; use " +
+                                               "array_contains_all or array_contains_any to match several values");
+      }
+      values.push_back(json(std::move(elements)));
+    } else if (fn == Function::kContains) {
       TESSERA_ASSIGN_OR_RETURN(json v, ParseScalarLiteral());
       values.push_back(std::move(v));
     } else {

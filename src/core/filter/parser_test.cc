@@ -138,6 +138,8 @@ TEST_F(ParserTest, Functions) {
   EXPECT_THAT(Error("array_contains_all(ai, 1)"), HasSubstr("expected an array literal"));
   EXPECT_THAT(Error("text_match(s, 'x')"), HasSubstr("unsupported function 'text_match'"));
   EXPECT_THAT(Error("Array_Contains(ai, 1)"), HasSubstr("unsupported function"));
+  EXPECT_THAT(Error("array_contains(ai, [1, 2])"), HasSubstr("cannot contain an array"));
+  EXPECT_EQ(Tree("json_contains(j['m'], [1, 2])"), "(array_contains j[\"m\"] [[1,2]])");
   EXPECT_THAT(Error("array_contains(ai 1)"), HasSubstr("expected ','"));
   EXPECT_THAT(Error("array_length(ai) == 's'"), HasSubstr("type mismatch"));
 }
