@@ -32,6 +32,7 @@ inline constexpr int kPartitionNotLoaded = 201;
 inline constexpr int kIndexNotFound = 700;
 inline constexpr int kIndexDuplicate = 702;
 inline constexpr int kDatabaseNotFound = 800;
+inline constexpr int kInvalidDatabaseName = 802;
 inline constexpr int kInvalidParameter = 1100;
 inline constexpr int kParameterTooLarge = 1102;
 inline constexpr int kAliasNotFound = 1600;

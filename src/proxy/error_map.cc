@@ -16,7 +16,7 @@ struct MessageRule {
   int milvus;
 };
 
-constexpr std::array<MessageRule, 19> kMessageRules = {{
+constexpr std::array<MessageRule, 20> kMessageRules = {{
     {StatusCode::kNotFound, "collection not found", "", code::kCollectionNotFound},
     {StatusCode::kNotFound, "partition not found", "", code::kPartitionNotFound},
     {StatusCode::kNotFound, "index not found", "", code::kIndexNotFound},
@@ -28,6 +28,7 @@ constexpr std::array<MessageRule, 19> kMessageRules = {{
     {StatusCode::kFailedPrecondition, "not fully loaded", "", code::kCollectionNotFullyLoaded},
     {StatusCode::kFailedPrecondition, "not loaded", "", code::kCollectionNotLoaded},
     {StatusCode::kFailedPrecondition, "index not found", "", code::kIndexNotFound},
+    {StatusCode::kAlreadyExists, "conflicts with an existing", "", code::kAliasCollectionConflict},
     {StatusCode::kAlreadyExists, "alias", "", code::kAliasAlreadyExists},
     {StatusCode::kAlreadyExists, "index", "", code::kIndexDuplicate},
     {StatusCode::kFailedPrecondition, "collection not found", "", code::kCollectionNotFound},

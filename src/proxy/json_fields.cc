@@ -150,8 +150,10 @@ ApiResult<int64_t> IntParam(const json& value, std::string_view name) {
 
 ApiStatus ValidateName(std::string_view kind, std::string_view name) {
   auto fail = [&](std::string_view why) {
-    return InvalidParameterError("Invalid " + std::string(kind) + " name: " + std::string(name) + ". " +
-                                 std::string(why));
+    ApiStatus error = InvalidParameterError("Invalid " + std::string(kind) + " name: " + std::string(name) + ". " +
+                                            std::string(why));
+    // Milvus has a code of its own for database names (ErrDatabaseInvalidName).
+    return kind == "database" ? ApiStatus(code::kInvalidDatabaseName, error.message()) : error;
   };
   if (name.empty()) return fail("the " + std::string(kind) + " name should not be empty");
   if (name.size() > 255) return fail("the length of a " + std::string(kind) + " name must be at most 255 characters");

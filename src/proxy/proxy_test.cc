@@ -686,7 +686,7 @@ TEST_F(ProxyTest, AliasesResolveEverywhere) {
 TEST_F(ProxyTest, Databases) {
   EXPECT_EQ(h_.Ok("databases/list", json::object())["data"], json::parse(R"(["default"])"));
   EXPECT_EQ(Code("databases/create", json::object()), 1802) << "dbName must be in the body";
-  EXPECT_EQ(Code("databases/create", {{"dbName", "bad-name"}}), 1100);
+  EXPECT_EQ(Code("databases/create", {{"dbName", "bad-name"}}), 802) << "Milvus: invalid database name";
   h_.Ok("databases/create", {{"dbName", "d1"}, {"properties", {{"database.replica.number", 1}}}});
   json d = h_.Ok("databases/describe", {{"dbName", "d1"}})["data"];
   EXPECT_EQ(d["dbName"], "d1");

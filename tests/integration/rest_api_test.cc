@@ -354,7 +354,11 @@ TEST_F(RestApiTest, PartitionsAliasesDatabasesIndexes) {
   QuickCollection("parts2");
   Ok("aliases/alter", {{"collectionName", "parts2"}, {"aliasName", "al"}});
   EXPECT_EQ(Ok("aliases/describe", {{"aliasName", "al"}})["data"]["collectionName"], "parts2");
+  ExpectError("aliases/create", {{"collectionName", "parts"}, {"aliasName", "al"}}, 1602, "alias");
+  ExpectError("aliases/create", {{"collectionName", "parts2"}, {"aliasName", "parts"}}, 1601, "conflicts");
+  ExpectError("collections/create", {{"collectionName", "al"}, {"dimension", 8}}, 1601, "conflicts");
   Ok("aliases/drop", {{"aliasName", "al"}});
+  ExpectError("databases/create", {{"dbName", "bad-db"}}, 802, "bad-db");
 
   Ok("databases/create", {{"dbName", "db1"}});
   EXPECT_NE(Ok("databases/list", json::object())["data"].dump().find("db1"), std::string::npos);
