@@ -121,6 +121,7 @@ ApiStatus DecodeCollectionParams(const FieldReader& body, CreateCollectionSpec* 
   coord::CreateCollectionRequest& req = spec->request;
   if (const json* v = p.Find("shardsNum")) {
     TESSERA_API_ASSIGN_OR_RETURN(int64_t shards, IntParam(*v, "params.shardsNum"));
+    if (shards == 0) shards = 1;  // Milvus: 0 means the default
     if (shards < 1 || shards > kMaxShards) {
       return InvalidParameterError("params.shardsNum must be in [1, " + std::to_string(kMaxShards) + "], got " +
                                    std::to_string(shards));

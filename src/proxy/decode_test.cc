@@ -161,6 +161,9 @@ TEST(DecodeCreate, QuickModeDefaults) {
   EXPECT_EQ(spec->indexes[0].index_name, "vector");
   EXPECT_EQ(spec->indexes[0].index_type, "AUTOINDEX");
   EXPECT_EQ(spec->indexes[0].metric_type, "COSINE");
+  auto zero = DecodeCreateCollection(json::parse(R"({"collectionName":"q","dimension":4,"params":{"shardsNum":0}})"));
+  ASSERT_TRUE(zero.ok());
+  EXPECT_EQ(zero->request.num_shards, 1) << "shardsNum 0 means the default, as in Milvus";
 }
 
 TEST(DecodeCreate, QuickModeOptions) {
@@ -200,7 +203,7 @@ TEST(DecodeCreate, QuickModeErrors) {
   EXPECT_THAT(err(R"({"collectionName":"q","dimension":4,"params":{"consistencyLevel":"unknown"}})").message(),
               HasSubstr("consistencyLevel can only be [Strong, Session, Bounded, Eventually, Customized], "
                         "default: Bounded, err:parameter:'unknown' is incorrect, please check it: invalid parameter"));
-  EXPECT_EQ(err(R"({"collectionName":"q","dimension":4,"params":{"shardsNum":0}})").code(), 1100);
+  EXPECT_EQ(err(R"({"collectionName":"q","dimension":4,"params":{"shardsNum":-1}})").code(), 1100);
   EXPECT_EQ(err(R"({"collectionName":"q","dimension":40000})").code(), 1100) << "dim over 32768";
   EXPECT_EQ(err(R"({"collectionName":"q","dimension":4,"autoID":true,"idType":"VarChar",
                     "params":{"max_length":8}})").code(), 1100) << "auto id only on Int64";

@@ -121,6 +121,14 @@ ApiResult<Reply> ProxyImpl::LoadCollection(Call& call) {
   return Reply{};
 }
 
+ApiResult<Reply> ProxyImpl::RefreshLoad(Call& call) {
+  TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, kCollectionReq));
+  TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
+  // A refresh reloads what is loaded; Milvus refuses it (101) for a collection that is not.
+  if (!info.loaded) return ApiStatus(code::kCollectionNotLoaded, "collection not loaded[collection=" + name + "]");
+  return LoadCollection(call);
+}
+
 ApiResult<Reply> ProxyImpl::ReleaseCollection(Call& call) {
   TESSERA_API_ASSIGN_OR_RETURN(std::string name, CollectionName(call, kCollectionReq));
   TESSERA_API_RETURN_IF_ERROR(

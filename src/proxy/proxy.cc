@@ -40,7 +40,7 @@ const std::map<std::string_view, ProxyImpl::Handler>& Routes() {
       {"collections/rename", &ProxyImpl::RenameCollection},
       {"collections/get_stats", &ProxyImpl::GetCollectionStats},
       {"collections/load", &ProxyImpl::LoadCollection},
-      {"collections/refresh_load", &ProxyImpl::LoadCollection},
+      {"collections/refresh_load", &ProxyImpl::RefreshLoad},
       {"collections/release", &ProxyImpl::ReleaseCollection},
       {"collections/get_load_state", &ProxyImpl::GetLoadState},
       {"collections/flush", &ProxyImpl::FlushCollection},

@@ -71,6 +71,7 @@ class ProxyImpl {
   ApiResult<Reply> RenameCollection(Call& call);
   ApiResult<Reply> GetCollectionStats(Call& call);
   ApiResult<Reply> LoadCollection(Call& call);
+  ApiResult<Reply> RefreshLoad(Call& call);
   ApiResult<Reply> ReleaseCollection(Call& call);
   ApiResult<Reply> GetLoadState(Call& call);
   ApiResult<Reply> FlushCollection(Call& call);

@@ -707,6 +707,8 @@ TEST_F(ProxyTest, CollectionMaintenance) {
   h_.Ok("collections/release", {{"collectionName", "docs"}});
   EXPECT_EQ(h_.Ok("collections/get_load_state", {{"collectionName", "docs"}})["data"],
             json::parse(R"({"loadState":"LoadStateNotLoad"})"));
+  EXPECT_EQ(Code("collections/refresh_load", {{"collectionName", "docs"}}), 101) << "refreshes only a loaded collection";
+  h_.Ok("collections/load", {{"collectionName", "docs"}});
   h_.Ok("collections/refresh_load", {{"collectionName", "docs"}});
   EXPECT_EQ(Code("collections/get_load_state", {{"collectionName", "zz"}}), 100);
   EXPECT_EQ(Code("collections/get_load_state", {{"collectionName", "docs"}, {"partitionNames", {"zz"}}}), 200);

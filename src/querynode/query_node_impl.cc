@@ -93,6 +93,11 @@ Result<std::shared_ptr<LoadedCollection>> QueryNodeImpl::FindReady(int64_t colle
   std::lock_guard<std::mutex> l(mu_);
   auto it = collections_.find(collection_id);
   if (it != collections_.end() && it->second->ready()) return it->second;
+  if (it != collections_.end()) {
+    // Milvus answers 103 while a load is under way.
+    return Status::FailedPrecondition("collection not fully loaded: collection '" + it->second->schema().name +
+                                      "' is still loading on this query node");
+  }
   auto failure = load_failures_.find(collection_id);
   if (failure == load_failures_.end()) return Status::FailedPrecondition(NotLoaded(collection_id));
   return Status::FailedPrecondition(NotLoaded(collection_id) + "; its last load failed: " + failure->second.ToString());
