@@ -127,8 +127,12 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
   // lower bound of the WAL offsets of its deletes (a compaction output lists its inputs'
   // deltalogs and starts no later than they did).
   std::map<std::string, std::map<std::string, uint64_t>> channel_deltalogs;
+  std::set<int64_t> live_partitions;
   {
     std::lock_guard lock(mu_);
+    if (auto coll = collections_.find(collection_id); coll != collections_.end()) {
+      for (const PartitionInfo& p : coll->second.partitions) live_partitions.insert(p.id);
+    }
     for (const SegmentInfo& segment : LiveSegmentsLocked(collection_id)) {
       auto& logs = channel_deltalogs[segment.channel];
       for (const std::string& key : segment.deltalogs) {
@@ -173,8 +177,12 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
               [](const SegmentInfo& a, const SegmentInfo& b) { return a.start_offset < b.start_offset; });
     for (const SegmentInfo& segment : segments) {
       const bool is_small = segment.memory_size < target / 2;
+      // Rows of a dropped partition are rewritten away like deleted ones.
       bool is_heavy = false;
-      if (!deletes.empty() && segment.num_rows > 0) {
+      for (const auto& [partition, rows] : segment.partition_rows) {
+        is_heavy = is_heavy || (rows > 0 && !live_partitions.empty() && live_partitions.count(partition) == 0);
+      }
+      if (!is_heavy && !deletes.empty() && segment.num_rows > 0) {
         // Only deletes from WAL ranges after the segment's are counted: they are newer than
         // every row of it, so a key the segment holds is deleted there. (Deletes inside its
         // own range may precede a re-insert, an upsert, and would make the estimate loop.)

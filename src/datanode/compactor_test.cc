@@ -98,6 +98,16 @@ TEST_F(CompactorTest, EverythingDeletedGivesAnEmptySegment) {
   EXPECT_EQ(out->deltalogs, b.deltalogs);
 }
 
+TEST_F(CompactorTest, DropsRowsOfPartitionsTheCollectionNoLongerHas) {
+  auto a = Flushed({testing::InsertRecord(collection_, {1, 2}, 100, 11),
+                    testing::InsertRecord(collection_, {3}, 110, 12)});
+  collection_.partitions = {{11, "_default", false}};  // partition 12 was dropped
+  auto out = Compact({a}, AllDeltalogs({a}));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_THAT(Ids(*out), ElementsAre(1, 2));
+  EXPECT_EQ(out->partition_rows, (std::map<int64_t, uint64_t>{{11, 2}}));
+}
+
 TEST_F(CompactorTest, RetiresDeletesUpToTheTickThatNoOtherSegmentNeeds) {
   auto a = Flushed({testing::InsertRecord(collection_, {1, 2, 3}, 100)});
   auto b = Flushed({testing::DeleteRecord(collection_, {1}, 200), testing::DeleteRecord(collection_, {2}, 210),
