@@ -413,11 +413,13 @@ TEST_F(CoordTest, WalIsTruncatedBelowTheCheckpointAndTheQueryNodesTail) {
   EXPECT_LE(first(channel), 30u) << "never past the checkpoint";
   EXPECT_EQ(first(gone.Channel(0)), 0u);
 
-  // A dropped collection's channel goes entirely (but for the file that holds the next offset).
+  // A dropped collection's channel goes entirely, files and directory.
   ASSERT_OK(coord_->DropCollection("default", "gone"));
   ASSERT_OK(coord_->TruncateWal());
-  EXPECT_GE(first(gone.Channel(0)), 38u);
-  EXPECT_EQ((*log)->LastOffset(gone.Channel(0)).value(), std::optional<uint64_t>(39));
+  auto channels = (*log)->ListChannels();
+  ASSERT_TRUE(channels.ok());
+  EXPECT_EQ(std::count(channels->begin(), channels->end(), gone.Channel(0)), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "wal" / gone.Channel(0)));
   EXPECT_EQ(first("cache_s1"), 0u) << "a channel not named like a collection's is left alone";
   coord_->AttachLog(nullptr);
 }

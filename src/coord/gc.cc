@@ -88,14 +88,8 @@ Status CoordinatorImpl::TruncateWal() {
       if (keep_from > 0) note(log_->Truncate(channel, keep_from), channel);
     }
   }
-  for (const std::string& channel : orphans) {
-    auto last = log_->LastOffset(channel);
-    if (!last.ok()) {
-      note(last.status(), channel);
-      continue;
-    }
-    if (last->has_value()) note(log_->Truncate(channel, **last + 1), channel);
-  }
+  // A dropped collection's channels go whole (its id, so the names, are never reused).
+  for (const std::string& channel : orphans) note(log_->DeleteChannel(channel), channel);
   return first;
 }
 

@@ -795,6 +795,38 @@ Status LocalLog::Truncate(std::string_view channel, uint64_t before_offset) {
   return Status::OK();
 }
 
+Status LocalLog::DeleteChannel(std::string_view channel) {
+  TESSERA_RETURN_IF_ERROR(ValidateChannelName(channel));
+  {
+    std::lock_guard lock(channels_mu_);
+    if (auto it = channels_.find(channel); it != channels_.end()) {
+      std::shared_ptr<Channel> ch = it->second;
+      std::lock_guard channel_lock(ch->mu);
+      if (!ch->writers.empty()) {
+        return Status::FailedPrecondition("channel " + ch->name + " cannot be deleted while it is appended to");
+      }
+      ch->closed = true;  // wakes and ends its subscriptions
+      ch->active_fd.Reset();
+      ch->data_cv.notify_all();
+      channels_.erase(it);
+    }
+  }
+  const std::string dir = root_ + "/" + std::string(channel);
+  std::vector<std::pair<std::string, bool>> entries;
+  Status listed = ListDir(dir, &entries);
+  if (listed.code() == StatusCode::kNotFound) return Status::OK();
+  TESSERA_RETURN_IF_ERROR(listed);
+  // Oldest segment first, as Truncate does: a crash part-way leaves a contiguous run, and
+  // the next call finishes the job.
+  std::sort(entries.begin(), entries.end());
+  for (const auto& [name, is_dir] : entries) {
+    const std::string path = dir + "/" + name;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "remove", path);
+  }
+  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "remove directory", dir);
+  return SyncDirectory(root_);
+}
+
 Result<std::vector<std::string>> LocalLog::ListChannels() {
   std::vector<std::pair<std::string, bool>> entries;
   TESSERA_RETURN_IF_ERROR(ListDir(root_, &entries));

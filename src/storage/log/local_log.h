@@ -74,6 +74,7 @@ class LocalLog final : public Log {
                                        std::string_view idempotency_key = {}) override;
   Result<std::unique_ptr<Subscription>> Subscribe(std::string_view channel, uint64_t from_offset) override;
   Status Truncate(std::string_view channel, uint64_t before_offset) override;
+  Status DeleteChannel(std::string_view channel) override;
   Result<std::vector<std::string>> ListChannels() override;
   Result<std::optional<uint64_t>> LastOffset(std::string_view channel) override;
   Result<uint64_t> FirstOffset(std::string_view channel) override;

@@ -105,6 +105,12 @@ class Log {
   /// still readable. kOutOfRange if before_offset is past LastOffset + 1.
   virtual Status Truncate(std::string_view channel, uint64_t before_offset) = 0;
 
+  /// Removes `channel` with every record in it, for a channel nothing will use again (one
+  /// of a dropped collection: such names are never reused). Afterwards it is as if it had
+  /// never existed: ListChannels omits it, and an append would start it again at offset 0.
+  /// A subscriber still reading it gets errors. OK when the channel does not exist.
+  virtual Status DeleteChannel(std::string_view channel) = 0;
+
   /// Names of all channels, sorted.
   virtual Result<std::vector<std::string>> ListChannels() = 0;
 

@@ -290,6 +290,23 @@ TYPED_TEST(LogConformanceTest, ChannelsAreIsolated) {
   EXPECT_EQ(*channels, (std::vector<std::string>{"alpha", "beta"}));
 }
 
+TYPED_TEST(LogConformanceTest, DeleteChannelRemovesItEntirely) {
+  this->Append("gone", {"a", "b"});
+  this->Append("kept", {"k"});
+  ASSERT_EQ(this->log_->DeleteChannel("gone").code(), StatusCode::kOk);
+  auto channels = this->log_->ListChannels();
+  ASSERT_TRUE(channels.ok()) << channels.status().ToString();
+  EXPECT_EQ(*channels, (std::vector<std::string>{"kept"}));
+  EXPECT_EQ(this->log_->DeleteChannel("gone").code(), StatusCode::kOk) << "deleting twice is fine";
+  EXPECT_EQ(this->log_->DeleteChannel("never_there").code(), StatusCode::kOk);
+  this->Reopen();
+  channels = this->log_->ListChannels();
+  ASSERT_TRUE(channels.ok());
+  EXPECT_EQ(*channels, (std::vector<std::string>{"kept"}));
+  EXPECT_EQ(this->Append("gone", {"again"}), (std::vector<uint64_t>{0})) << "a new channel of that name starts over";
+  EXPECT_EQ(this->Payloads(this->ReadFrom("kept", 0)), (std::vector<std::string>{"k"}));
+}
+
 TYPED_TEST(LogConformanceTest, IdempotentRetryDoesNotDuplicate) {
   const auto first = this->Append("ch", {"x", "y"}, "batch-1");
   EXPECT_EQ(first, (std::vector<uint64_t>{0, 1}));

@@ -107,13 +107,10 @@ class NatsLog final : public Log {
                                        std::string_view idempotency_key = {}) override;
   Result<std::unique_ptr<Subscription>> Subscribe(std::string_view channel, uint64_t from_offset) override;
   Status Truncate(std::string_view channel, uint64_t before_offset) override;
+  Status DeleteChannel(std::string_view channel) override;
   Result<std::vector<std::string>> ListChannels() override;
   Result<std::optional<uint64_t>> LastOffset(std::string_view channel) override;
   Result<uint64_t> FirstOffset(std::string_view channel) override;
-
-  /// Deletes the channel's stream and everything in it (tests and benchmarks clean up with
-  /// this; not part of Log). OK when the channel does not exist.
-  Status DeleteChannel(std::string_view channel);
 
   /// The stream and subject of `channel` under these options (no validation).
   std::string StreamName(std::string_view channel) const;
