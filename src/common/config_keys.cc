@@ -24,7 +24,7 @@ constexpr KeySpec kKeys[] = {
     {.section = "server", .key = "data_dir", .type = kString, .default_value = "./data",
      .doc = "Root directory for local state (local object store, SQLite, WAL, cache)."},
     {.section = "server", .key = "shutdown_timeout", .type = kDuration, .default_value = "30s",
-     .doc = "How long a graceful shutdown waits for in-flight requests; past it the process exits 1 without the final flush (acknowledged writes are in the WAL)."},
+     .doc = "How long a graceful shutdown may take in all (in-flight requests, then the final flushes); past it, or at a second SIGTERM/SIGINT, the process exits 1 without finishing (acknowledged writes are in the WAL)."},
     {.section = "server", .key = "http_threads", .type = kInt, .default_value = "64",
      .doc = "HTTP worker threads: requests served at once (connections hold none between requests).",
      .min = 2, .max = 4096},

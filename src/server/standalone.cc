@@ -1,8 +1,13 @@
 #include "server/standalone.h"
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
+#include <thread>
 #include <utility>
 
 #include "common/crash_point.h"
@@ -203,25 +208,53 @@ Status Standalone::Shutdown() {
 
 namespace {
 
-int WaitForSignal() {
+sigset_t StopSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  return set;
+}
+
+int WaitForSignal() {
+  const sigset_t set = StopSignals();
   int signal = 0;
   sigwait(&set, &signal);
   return signal;
+}
+
+// Ends the process (exit 1, without the final flush) when the shutdown is not done within
+// `budget` or a second SIGTERM/SIGINT arrives meanwhile. What was acknowledged is in the
+// WAL, so a restart replays it: stopping early loses nothing. Polls `done` every 100 ms.
+void WatchShutdown(std::chrono::milliseconds budget, const std::atomic<bool>& done) {
+  const sigset_t set = StopSignals();
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  while (!done.load()) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::nanoseconds(0)) {
+      TESSERA_LOG_ERROR("shutdown did not finish within server.shutdown_timeout ({} ms); exiting without it",
+                        budget.count());
+      logging::Flush();
+      std::_Exit(1);
+    }
+    const auto slice = std::min<std::chrono::nanoseconds>(left, std::chrono::milliseconds(100));
+    timespec wait{.tv_sec = static_cast<time_t>(slice.count() / 1'000'000'000),
+                  .tv_nsec = static_cast<long>(slice.count() % 1'000'000'000)};
+    if (sigtimedwait(&set, nullptr, &wait) > 0) {
+      TESSERA_LOG_ERROR("second stop signal during shutdown; exiting at once");
+      logging::Flush();
+      std::_Exit(1);
+    }
+  }
 }
 
 }  // namespace
 
 int RunStandalone(config::Config config) {
   // Block the signals in every thread (threads inherit the mask) so sigwait receives them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
+  const sigset_t set = StopSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  const auto shutdown_budget = config.GetDuration("server.shutdown_timeout");
   std::signal(SIGPIPE, SIG_IGN);
 
   if (Status armed = crash_point::InitFromEnvironment(); !armed.ok()) {
@@ -238,8 +271,13 @@ int RunStandalone(config::Config config) {
     return 1;
   }
   const int signal = WaitForSignal();
-  TESSERA_LOG_INFO("received signal {}", signal);
+  TESSERA_LOG_INFO("received signal {}: shutting down within {} ms (a second signal ends the process at once)",
+                   signal, shutdown_budget.count());
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] { WatchShutdown(shutdown_budget, done); });
   Status stopped = (*started)->Shutdown();
+  done.store(true);
+  watchdog.join();
   return stopped.ok() ? 0 : 1;
 }
 

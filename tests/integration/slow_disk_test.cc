@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -108,6 +109,45 @@ TEST(SlowDiskTest, InsertsAreAnsweredWithinABoundAndAppliedOnce) {
   auto health = client.Send("GET", "/healthz", "");
   ASSERT_TRUE(health.ok());
   EXPECT_EQ(health->status, 200) << health->body;
+}
+
+// server.shutdown_timeout bounds the whole shutdown, the final flushes included: with every
+// sync 200 ms slow, flushing four collections takes far longer than the 1 s allowed, so the
+// process ends at the deadline (exit 1), and the restart replays the WAL: nothing is lost.
+TEST(SlowDiskTest, ShutdownEndsWithinItsTimeoutAndLosesNothing) {
+  ScratchDir dir("tessera_slow_shutdown");
+  std::map<std::string, std::string> env = {{"TESSERA_DATANODE_SEAL_IDLE_TIME", "1h"},
+                                            {"TESSERA_SERVER_SHUTDOWN_TIMEOUT", "1s"},
+                                            {"LD_PRELOAD", TESSERA_FAULT_FS_LIB},
+                                            {"TESSERA_FAULT_FS_ROOT", dir.Sub("data")},
+                                            {"TESSERA_FAULT_FS_SYNC_DELAY", std::to_string(kSyncDelayMs)}};
+  auto server = StandaloneProcess::Start(dir.Sub("data"), env);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  RestClient client("127.0.0.1", (*server)->port());
+  constexpr int kCollections = 4;
+  for (int c = 0; c < kCollections; ++c) {
+    const std::string name = "slow" + std::to_string(c);
+    MustCall(client, "collections/create", {{"collectionName", name}, {"dimension", 8}, {"metricType", "L2"}});
+    json rows = json::array();
+    for (int64_t id = 1; id <= 50; ++id) rows.push_back(Row(id));
+    MustCall(client, "entities/insert", {{"collectionName", name}, {"data", rows}});
+  }
+  const auto start = Clock::now();
+  auto code = (*server)->Terminate(std::chrono::seconds(60));
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  ASSERT_TRUE(code.ok()) << code.status().ToString();
+  EXPECT_EQ(*code, 1) << "the flushes cannot finish in 1 s";
+  EXPECT_LT(seconds, 5.0) << "the shutdown ran past server.shutdown_timeout";
+  server->reset();
+
+  auto again = StandaloneProcess::Start(dir.Sub("data"));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  RestClient after("127.0.0.1", (*again)->port());
+  for (int c = 0; c < kCollections; ++c) {
+    json count = MustCall(after, "entities/query", {{"collectionName", "slow" + std::to_string(c)},
+                                                    {"outputFields", {"count(*)"}}, {"consistencyLevel", "Strong"}});
+    EXPECT_EQ(count["data"][0]["count(*)"], 50) << count.dump();
+  }
 }
 
 }  // namespace
