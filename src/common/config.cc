@@ -1,5 +1,8 @@
 #include "common/config.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -157,6 +160,22 @@ Status Config::ApplyYaml(std::string_view yaml_text, std::string_view source_nam
 }
 
 Status Config::ApplyEnvironment(const Environment& env) {
+  // A TESSERA_<SECTION>_* variable must name a key of that section: a misspelt one would
+  // otherwise be ignored without a word. (Other TESSERA_* variables belong to tools.)
+  for (const auto& [name, value] : env) {
+    if (!name.starts_with("TESSERA_")) continue;
+    for (const std::string& section : schema_->Sections()) {
+      std::string prefix = "TESSERA_" + section + "_";
+      std::transform(prefix.begin(), prefix.end(), prefix.begin(), [](unsigned char c) { return std::toupper(c); });
+      if (!name.starts_with(prefix)) continue;
+      bool known = false;
+      for (const KeySpec& spec : schema_->keys()) known = known || EnvVarName(spec) == name;
+      if (!known) {
+        return Status::InvalidArgument("environment variable " + name + " names no config key (known keys in section '" +
+                                       section + "': " + JoinNames(schema_->KeysOf(section)) + ")");
+      }
+    }
+  }
   for (const KeySpec& spec : schema_->keys()) {
     const std::string name = EnvVarName(spec);
     if (auto it = env.find(name); it != env.end()) {

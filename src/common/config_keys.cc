@@ -29,7 +29,7 @@ constexpr KeySpec kKeys[] = {
      .doc = "HTTP worker threads: requests served at once (connections hold none between requests).",
      .min = 2, .max = 4096},
     {.section = "server", .key = "max_body_size", .type = kBytes, .default_value = "64MiB",
-     .doc = "Largest request body accepted; larger bodies are refused before parsing."},
+     .doc = "Largest request body accepted; larger bodies are refused before parsing.", .min = 1024},
     {.section = "server", .key = "request_timeout", .type = kDuration, .default_value = "30s",
      .doc = "Default time limit of one request (the Request-Timeout header overrides it)."},
 
@@ -92,7 +92,8 @@ constexpr KeySpec kKeys[] = {
     {.section = "log", .key = "path", .type = kString, .default_value = "./data/wal",
      .doc = "Directory of the local WAL."},
     {.section = "log", .key = "segment_size", .type = kBytes, .default_value = "64MiB",
-     .doc = "The local WAL writes each channel in files of about this size; flushed records are deleted a whole file at a time (after each garbage-collection pass)."},
+     .doc = "The local WAL writes each channel in files of about this size; flushed records are deleted a whole file at a time (after each garbage-collection pass).",
+     .min = 4096},
     {.section = "log", .key = "url", .type = kString, .default_value = "",
      .doc = "NATS server URL, e.g. nats://host:4222."},
     {.section = "log", .key = "replicas", .type = kInt, .default_value = "1",
@@ -118,9 +119,11 @@ constexpr KeySpec kKeys[] = {
      .doc = "How often the coordinator looks for segments to compact (0 = only on request)."},
     {.section = "coord", .key = "compaction_target_size", .type = kBytes, .default_value = "512MiB",
      .doc = "Compaction merges a channel's segments smaller than half of this into segments of up to this "
-            "size (fewer, larger segments make searches cheaper)."},
+            "size (fewer, larger segments make searches cheaper).",
+     .min = 1024},
     {.section = "coord", .key = "compaction_delete_ratio", .type = kDouble, .default_value = "0.2",
-     .doc = "Segments with at least this fraction of deleted rows are rewritten by compaction."},
+     .doc = "Segments with at least this fraction of deleted rows are rewritten by compaction.", .real_min = 0,
+     .real_max = 1},
     {.section = "coord", .key = "gc_grace_period", .type = kDuration, .default_value = "10m",
      .doc = "How long an unreferenced file is kept before garbage collection deletes it."},
     {.section = "coord", .key = "gc_interval", .type = kDuration, .default_value = "60s",
@@ -134,7 +137,7 @@ constexpr KeySpec kKeys[] = {
 
     // datanode: WAL consumers that seal and flush segments.
     {.section = "datanode", .key = "segment_size", .type = kBytes, .default_value = "64MiB",
-     .doc = "A growing segment is sealed and flushed once its rows take this much memory."},
+     .doc = "A growing segment is sealed and flushed once its rows take this much memory.", .min = 1024},
     {.section = "datanode", .key = "seal_idle_time", .type = kDuration, .default_value = "10s",
      .doc = "A growing segment with no new record for this long is sealed and flushed."},
 

@@ -80,10 +80,18 @@ Result<Value> ParseValue(const KeySpec& spec, std::string_view text) {
     }
     case ValueType::kDouble: {
       TESSERA_ASSIGN_OR_RETURN(double v, ParseDouble(text));
+      if (!(v >= spec.real_min && v <= spec.real_max)) {
+        return Status::InvalidArgument(std::string(text) + " is out of range [" + FormatValue(spec.real_min) + ", " +
+                                       FormatValue(spec.real_max) + "]");
+      }
       return Value(v);
     }
     case ValueType::kBytes: {
       TESSERA_ASSIGN_OR_RETURN(uint64_t v, ParseByteSize(text));
+      if (spec.min > 0 && v < static_cast<uint64_t>(spec.min)) {
+        return Status::InvalidArgument(std::string(text) + " is below the smallest allowed size, " +
+                                       FormatByteSize(static_cast<uint64_t>(spec.min)));
+      }
       return Value(ByteSize{v});
     }
     case ValueType::kDuration: {
@@ -192,7 +200,9 @@ std::string RenderMarkdown(const ConfigSchema& schema) {
       "Every key has a default, so an empty file is valid. Precedence, lowest to highest:\n"
       "default, YAML file, environment variable `TESSERA_<SECTION>_<KEY>`, command-line\n"
       "flag. An unknown section or key, or a value that does not parse,\n"
-      "stops start-up with a message naming the key and where the value came from.\n"
+      "stops start-up with a message naming the key and where the value came from; so does\n"
+      "an environment variable `TESSERA_<SECTION>_...` of a known section that names no key\n"
+      "(other `TESSERA_*` variables belong to tools and tests).\n"
       "\n"
       "Value syntax:\n"
       "\n"
@@ -214,6 +224,11 @@ std::string RenderMarkdown(const ConfigSchema& schema) {
       if (k.type == ValueType::kInt && (k.min != std::numeric_limits<int64_t>::min() ||
                                         k.max != std::numeric_limits<int64_t>::max())) {
         type += " in [" + std::to_string(k.min) + ", " + std::to_string(k.max) + "]";
+      }
+      if (k.type == ValueType::kBytes && k.min > 0) type += " of at least " + FormatByteSize(static_cast<uint64_t>(k.min));
+      if (k.type == ValueType::kDouble && (k.real_min > -std::numeric_limits<double>::infinity() ||
+                                           k.real_max < std::numeric_limits<double>::infinity())) {
+        type += " in [" + FormatValue(k.real_min) + ", " + FormatValue(k.real_max) + "]";
       }
       std::string def = "(empty)";
       if (k.default_value[0] != '\0') def = std::string("`").append(k.default_value).append("`");

@@ -54,9 +54,12 @@ struct KeySpec {
   const char* doc;
   /// kString only: when non-empty, a comma-separated list of the allowed values.
   const char* choices = "";
-  /// kInt only: inclusive range.
+  /// kInt and kBytes (in bytes): inclusive range.
   int64_t min = std::numeric_limits<int64_t>::min();
   int64_t max = std::numeric_limits<int64_t>::max();
+  /// kDouble only: inclusive range.
+  double real_min = -std::numeric_limits<double>::infinity();
+  double real_max = std::numeric_limits<double>::infinity();
   /// Hidden in dumps and logs (passwords, keys).
   bool secret = false;
 };

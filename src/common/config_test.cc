@@ -174,6 +174,19 @@ TEST(ConfigTest, EnvironmentErrorsNameTheVariable) {
             "'ten' as a size (expected e.g. 10GiB, 512MiB, 100KB or a plain number of bytes)");
   EXPECT_THAT(LoadError("", {{"TESSERA_SERVER_PORT", "0"}}),
               AllOf(HasSubstr("'server.port'"), HasSubstr("TESSERA_SERVER_PORT")));
+  // A misspelt key of a known section stops start-up; other TESSERA_* variables are tools'.
+  EXPECT_THAT(LoadError("", {{"TESSERA_COORD_GC_INTERVALL", "5s"}}),
+              AllOf(HasSubstr("TESSERA_COORD_GC_INTERVALL"), HasSubstr("gc_interval")));
+  MustLoad("", {{"TESSERA_CRASHPOINT", "x"}, {"TESSERA_LOGGING_LEVEL", "info"}});
+}
+
+TEST(ConfigTest, SizesAndRatiosHaveRanges) {
+  EXPECT_THAT(LoadError("coord: {compaction_delete_ratio: 5}"), HasSubstr("out of range [0.0, 1.0]"));
+  EXPECT_THAT(LoadError("coord: {compaction_delete_ratio: -1}"), HasSubstr("compaction_delete_ratio"));
+  EXPECT_THAT(LoadError("server: {max_body_size: 0}"), HasSubstr("max_body_size"));
+  EXPECT_THAT(LoadError("datanode: {segment_size: 0}"), HasSubstr("smallest allowed size"));
+  EXPECT_THAT(LoadError("coord: {compaction_target_size: 0}"), HasSubstr("compaction_target_size"));
+  EXPECT_EQ(MustLoad("coord: {compaction_delete_ratio: 1}").GetDouble("coord.compaction_delete_ratio"), 1.0);
 }
 
 TEST(ConfigTest, SetValidatesLikeEveryOtherSource) {
