@@ -41,11 +41,10 @@ Status CheckMetaStore(const config::Config& config) {
   return store->Delete(key).status().WithContext("delete " + key);
 }
 
-// The log has no channel deletion: the check reuses one channel and truncates it, so
-// repeated checks leave at most one empty channel behind.
+// A scratch channel, deleted afterwards.
 Status CheckLog(const config::Config& config) {
   TESSERA_ASSIGN_OR_RETURN(auto log, storage::OpenLog(config));
-  const std::string channel = "tessera-check";
+  const std::string channel = "tessera-check-" + ScratchSuffix();
   const std::string record = "tessera check " + ScratchSuffix();
   TESSERA_ASSIGN_OR_RETURN(auto offsets, log->Append(channel, std::span<const std::string>(&record, 1)));
   TESSERA_ASSIGN_OR_RETURN(auto subscription, log->Subscribe(channel, offsets.front()));
@@ -53,7 +52,8 @@ Status CheckLog(const config::Config& config) {
   TESSERA_RETURN_IF_ERROR(Expect(read.payload == record && read.offset == offsets.front(),
                                  "read back a different record than appended to channel " + channel));
   subscription->Cancel();
-  return log->Truncate(channel, offsets.front() + 1);
+  subscription.reset();
+  return log->DeleteChannel(channel).WithContext("delete channel " + channel);
 }
 
 std::string Hint(const Status& status) {

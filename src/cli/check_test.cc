@@ -79,6 +79,22 @@ TEST_F(CheckTest, EmbeddedBackendsPass) {
   EXPECT_EQ(again.exit_code, 0) << again.output;
 }
 
+// --data-dir (or server.data_dir from any source) places the embedded backends as the
+// standalone does, and the check leaves nothing behind in the log.
+TEST_F(CheckTest, DataDirPlacesTheEmbeddedBackends) {
+  const std::string d = (dir_ / "dd").string();
+  RunResult r = RunTessera("check --data-dir " + d);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(d + "/objects"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(d + "/wal"), std::string::npos) << r.output;
+  ASSERT_TRUE(std::filesystem::is_directory(d + "/wal"));
+  for (const auto& entry : std::filesystem::directory_iterator(d + "/wal")) {
+    EXPECT_FALSE(entry.is_directory()) << "a scratch channel was left: " << entry.path();
+  }
+  RunResult via_set = RunTessera("check --set server.data_dir=" + d);
+  EXPECT_NE(via_set.output.find(d + "/meta.db"), std::string::npos) << via_set.output;
+}
+
 TEST_F(CheckTest, FlagOverridesAndFailureExitCode) {
   const std::string d = dir_.string();
   // object_store.path is a regular file: the local store cannot open there.

@@ -50,7 +50,10 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   CLI::App* check = app.add_subcommand(
       "check", "round-trip a small write/read/delete through each configured backend");
+  std::string check_data_dir;
   check->add_option("--config", config_path, "YAML configuration file (docs/configuration.md)");
+  check->add_option("--data-dir", check_data_dir,
+                    "data directory whose embedded backends to check (server.data_dir, default ./data)");
   check->add_option("--set", overrides, "override one key, e.g. --set object_store.path=/data/obj")
       ->allow_extra_args(false);
   check->callback([&] {
@@ -62,6 +65,16 @@ int main(int argc, char** argv) {
       return;
     }
     tessera::config::Config config = std::move(loaded).value();
+    // The backends the standalone would open: storage paths left at their defaults live
+    // under server.data_dir.
+    tessera::Status placed = tessera::Status::OK();
+    if (!check_data_dir.empty()) placed = config.Set("server.data_dir", check_data_dir, "flag --data-dir");
+    if (placed.ok()) placed = tessera::server::ApplyDataDir(config, /*create=*/false);
+    if (!placed.ok()) {
+      std::fprintf(stderr, "tessera check: %s\n", placed.ToString().c_str());
+      exit_code = 2;
+      return;
+    }
     exit_code = tessera::cli::RunCheck(config, stdout);
   });
 

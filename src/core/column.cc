@@ -61,9 +61,15 @@ std::optional<double> ToDouble(const json& v) {
   return d;
 }
 
-// Bool from a JSON bool or the strings Go's strconv.ParseBool accepts.
+// Bool from a JSON bool, or what Go's strconv.ParseBool accepts of the value's text (Milvus
+// formats the value and parses that): the strings below and the numbers 0 and 1.
 std::optional<bool> ToBool(const json& v) {
   if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number()) {
+    const double d = v.get<double>();
+    if (d == 0 || d == 1) return d == 1;
+    return std::nullopt;
+  }
   if (v.is_string()) {
     const auto& s = v.get_ref<const std::string&>();
     if (s == "1" || s == "t" || s == "T" || s == "true" || s == "TRUE" || s == "True") return true;

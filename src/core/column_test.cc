@@ -35,11 +35,16 @@ TEST(ColumnTest, BoolAcceptsBoolsAndBoolStrings) {
   ASSERT_TRUE(c->Append("false").ok());
   ASSERT_TRUE(c->Append("1").ok());
   ExpectRejected(*c, 3, "expected a bool");
+  ExpectRejected(*c, 0.5, "expected a bool");
   ExpectRejected(*c, "yes", "expected a bool");
   auto& b = static_cast<BoolColumn&>(*c);
   EXPECT_EQ(b.size(), 3u);
   EXPECT_EQ(b.Get(0), json(true));
   EXPECT_EQ(b.Get(1), json(false));
+  ASSERT_TRUE(c->Append(0).ok()) << "Milvus parses the number's text: 0 and 1 are bools";
+  ASSERT_TRUE(c->Append(1).ok());
+  EXPECT_EQ(b.Get(3), json(false));
+  EXPECT_EQ(b.Get(4), json(true));
   EXPECT_EQ(b.Value(2), 1);
 }
 

@@ -326,7 +326,7 @@ Result<SearchResponse> QueryNodeImpl::Search(const SearchRequest& request) {
     TESSERA_RETURN_IF_ERROR(collection->WaitFor(request.wait, deadline));
     TESSERA_RETURN_IF_ERROR(collection->Health());
     return collection->Read([&](const CollectionSnapshot& snapshot) {
-      return ExecuteSearch(snapshot, request, filter, search_pool_);
+      return ExecuteSearch(snapshot, request, filter, search_pool_, deadline);
     });
   }());
 }
@@ -341,7 +341,7 @@ Result<QueryResponse> QueryNodeImpl::Query(const QueryRequest& request) {
     TESSERA_RETURN_IF_ERROR(collection->WaitFor(request.wait, deadline));
     TESSERA_RETURN_IF_ERROR(collection->Health());
     return collection->Read([&](const CollectionSnapshot& snapshot) {
-      return ExecuteQuery(snapshot, request, filter, search_pool_);
+      return ExecuteQuery(snapshot, request, filter, search_pool_, deadline);
     });
   }());
 }

@@ -163,6 +163,23 @@ TEST_F(QueryNodeBasicTest, IgnoreGrowingAndRangeSearch) {
   }
 }
 
+// The request's timeout bounds the search itself, not only the wait for data.
+TEST_F(QueryNodeBasicTest, TimeoutBoundsTheWork) {
+  auto info = MakeCollection();
+  Insert(info, {Row(1, 1), Row(2, 2)}, 200);
+  Load(info);
+  SearchRequest r = Near(0);
+  r.timeout = std::chrono::milliseconds(-1);  // already past when the work starts
+  auto search = node_->Search(r);
+  EXPECT_EQ(search.status().code(), StatusCode::kDeadlineExceeded) << search.status().ToString();
+  EXPECT_THAT(search.status().message(), HasSubstr("ran past its timeout"));
+  QueryRequest q = Q();
+  q.timeout = std::chrono::milliseconds(-1);
+  EXPECT_EQ(node_->Query(q).status().code(), StatusCode::kDeadlineExceeded);
+  r.timeout = std::chrono::seconds(30);
+  EXPECT_TRUE(node_->Search(r).ok());
+}
+
 TEST_F(QueryNodeBasicTest, FiltersOnScalarsAndDynamicKeys) {
   auto info = MakeCollection();
   SegmentSpec spec;

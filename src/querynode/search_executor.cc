@@ -342,6 +342,14 @@ bool NeedsWiderRangeSearch(const index::SearchResult& r, index::MetricType metri
   return false;
 }
 
+// DeadlineExceeded once `deadline` has passed (the proxy answers it 408 / 10001).
+Status CheckDeadline(std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds timeout,
+                     const char* what) {
+  if (std::chrono::steady_clock::now() <= deadline) return Status::OK();
+  return Status::DeadlineExceeded(std::string(what) + " ran past its timeout of " + std::to_string(timeout.count()) +
+                                  " ms");
+}
+
 // Runs fn(i) for i in [0, n) on the pool and returns the first error.
 Status ParallelDo(ThreadPool& pool, size_t n, const std::function<Status(size_t)>& fn) {
   std::mutex mu;
@@ -369,7 +377,8 @@ Result<PreparedFilter> PrepareFilter(std::string_view text, const core::Collecti
 }
 
 Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const SearchRequest& request,
-                                     const PreparedFilter& filter, ThreadPool& pool) {
+                                     const PreparedFilter& filter, ThreadPool& pool,
+                                     std::chrono::steady_clock::time_point deadline) {
   const coord::CollectionInfo& info = *snapshot.info;
   const core::CollectionSchema& schema = info.schema;
   const core::FieldSchema* field = nullptr;
@@ -432,8 +441,10 @@ Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const S
   std::vector<Task> tasks;
   size_t live = 0;
   for (size_t i = 0; i < segments.size(); ++i) live += empty[i] ? 0 : 1;
+  // At most kQueriesPerTask queries per task, so that the deadline is checked often.
+  constexpr size_t kQueriesPerTask = 64;
   const size_t chunks = live == 0 ? 1 : std::clamp<size_t>(pool.size() / live, 1, request.num_queries);
-  const size_t per_chunk = (request.num_queries + chunks - 1) / chunks;
+  const size_t per_chunk = std::min((request.num_queries + chunks - 1) / chunks, kQueriesPerTask);
   for (size_t i = 0; i < segments.size(); ++i) {
     if (empty[i]) continue;
     for (size_t q = 0; q < request.num_queries; q += per_chunk) {
@@ -442,6 +453,7 @@ Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const S
   }
   std::vector<index::SearchResult> results(tasks.size());
   TESSERA_RETURN_IF_ERROR(ParallelDo(pool, tasks.size(), [&](size_t t) -> Status {
+    TESSERA_RETURN_IF_ERROR(CheckDeadline(deadline, request.timeout, "search"));
     const Task& task = tasks[t];
     const Segment& segment = *segments[task.segment];
     const SegmentIndex* vi = segment.VectorIndex(field->id);
@@ -519,7 +531,8 @@ Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const S
 }
 
 Result<QueryResponse> ExecuteQuery(const CollectionSnapshot& snapshot, const QueryRequest& request,
-                                   const PreparedFilter& filter, ThreadPool& pool) {
+                                   const PreparedFilter& filter, ThreadPool& pool,
+                                   std::chrono::steady_clock::time_point deadline) {
   const coord::CollectionInfo& info = *snapshot.info;
   const core::CollectionSchema& schema = info.schema;
   TESSERA_RETURN_IF_ERROR(CheckOutputFields(schema, request.output_fields));
@@ -530,6 +543,7 @@ Result<QueryResponse> ExecuteQuery(const CollectionSnapshot& snapshot, const Que
   if (request.count_only) {
     std::atomic<uint64_t> count{0};
     TESSERA_RETURN_IF_ERROR(ParallelDo(pool, segments.size(), [&](size_t i) -> Status {
+      TESSERA_RETURN_IF_ERROR(CheckDeadline(deadline, request.timeout, "query"));
       auto visible = VisibleRows(*segments[i], filter, pf);
       if (!visible.ok()) return visible.status();
       count.fetch_add(visible->Count());
@@ -546,6 +560,7 @@ Result<QueryResponse> ExecuteQuery(const CollectionSnapshot& snapshot, const Que
                                                     : request.offset + request.limit);
   std::vector<PkSelector> selectors(segments.size(), PkSelector(capacity));
   TESSERA_RETURN_IF_ERROR(ParallelDo(pool, segments.size(), [&](size_t i) -> Status {
+    TESSERA_RETURN_IF_ERROR(CheckDeadline(deadline, request.timeout, "query"));
     const Segment& segment = *segments[i];
     auto visible = VisibleRows(segment, filter, pf);
     if (!visible.ok()) return visible.status();

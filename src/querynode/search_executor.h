@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+
 // PRIVATE header of src/querynode: search and query over a snapshot of a collection's
 // segments. The caller holds the collection's shared lock for the whole call.
 
@@ -37,12 +39,19 @@ struct CollectionSnapshot {
 
 /// Vector search (see QueryNode::Search). InvalidArgument for a bad field, vector count,
 /// limit/offset, output field or search parameter (the message names it); the partitions
-/// rules are those of QueryNode. Per-segment work runs on `pool`.
+/// rules are those of QueryNode. Per-segment work runs on `pool`, in pieces of at most 64
+/// queries; a piece that would start after `deadline` ends the search with
+/// DeadlineExceeded (the request's timeout bounds the work, not only the wait for data).
 Result<SearchResponse> ExecuteSearch(const CollectionSnapshot& snapshot, const SearchRequest& request,
-                                     const PreparedFilter& filter, ThreadPool& pool);
+                                     const PreparedFilter& filter, ThreadPool& pool,
+                                     std::chrono::steady_clock::time_point deadline =
+                                         std::chrono::steady_clock::time_point::max());
 
-/// Scalar query (see QueryNode::Query).
+/// Scalar query (see QueryNode::Query); a segment whose scan would start after `deadline`
+/// ends it with DeadlineExceeded.
 Result<QueryResponse> ExecuteQuery(const CollectionSnapshot& snapshot, const QueryRequest& request,
-                                   const PreparedFilter& filter, ThreadPool& pool);
+                                   const PreparedFilter& filter, ThreadPool& pool,
+                                   std::chrono::steady_clock::time_point deadline =
+                                       std::chrono::steady_clock::time_point::max());
 
 }  // namespace tessera::querynode

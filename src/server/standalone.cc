@@ -44,7 +44,7 @@ struct Standalone::Parts {
   bool stopped = false;
 };
 
-Status ApplyDataDir(config::Config& config) {
+Status ApplyDataDir(config::Config& config, bool create) {
   const std::filesystem::path dir = config.GetString("server.data_dir");
   const std::pair<const char*, const char*> derived[] = {
       {"object_store.path", "objects"}, {"meta.path", "meta.db"}, {"log.path", "wal"}, {"cache.path", "cache"}};
@@ -53,6 +53,7 @@ Status ApplyDataDir(config::Config& config) {
       TESSERA_RETURN_IF_ERROR(config.Set(key, (dir / leaf).string(), "server.data_dir"));
     }
   }
+  if (!create) return Status::OK();
   if (Status created = CreateDirectoriesDurably(dir.string()); !created.ok()) {
     return created.WithContext("creating the data directory");
   }
@@ -101,7 +102,10 @@ Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
   coord_options.gc_grace_period = c.GetDuration("coord.gc_grace_period");
   coord_options.gc_interval = c.GetDuration("coord.gc_interval");
   coord_options.load_retry_interval = c.GetDuration("coord.load_retry_interval");
-  TESSERA_ASSIGN_OR_RETURN(p->coord, coord::CoordinatorImpl::Open(coord_options, p->meta.get(), p->objects.get()));
+  // Through the cache: GC's deletes then drop the cached copies too (otherwise they stay on
+  // disk until the cache fills up).
+  TESSERA_ASSIGN_OR_RETURN(p->coord,
+                           coord::CoordinatorImpl::Open(coord_options, p->meta.get(), p->cached_objects.get()));
 
   datanode::DataNodeOptions data_options;
   data_options.segment_size = c.GetBytes("datanode.segment_size");

@@ -35,8 +35,9 @@ class Standalone {
   std::unique_ptr<Parts> parts_;
 };
 
-/// Resolves server.data_dir into the storage path keys that were left at their defaults.
-Status ApplyDataDir(config::Config& config);
+/// Resolves server.data_dir into the storage path keys that were left at their defaults,
+/// and (with `create`) creates the directory.
+Status ApplyDataDir(config::Config& config, bool create = true);
 
 /// Runs until SIGTERM or SIGINT, then shuts down gracefully. Returns the exit code
 /// (0 after a clean shutdown).
