@@ -66,7 +66,9 @@ Status ColumnSet::AppendFields(const json& row) {
       if (it != row.end()) {
         return Status::InvalidArgument("field '" + f.name + "': no need to pass the primary key when auto_id is on");
       }
-      TESSERA_RETURN_IF_ERROR(column.Append(json(next_auto_id_)));
+      // A VarChar key gets the id's decimal text (Milvus does the same).
+      TESSERA_RETURN_IF_ERROR(column.Append(f.data_type == DataType::kVarChar ? json(std::to_string(next_auto_id_))
+                                                                              : json(next_auto_id_)));
       continue;
     }
     if (present) {

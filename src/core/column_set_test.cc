@@ -126,6 +126,12 @@ TEST_F(ColumnSetTest, AutoIdAssignsKeys) {
   EXPECT_EQ(set->GetRow(1)->at("id"), 2);
   Status st = set->AppendRow(json::parse(R"({"id": 5, "vec": [1, 2]})"));
   EXPECT_THAT(st.message(), HasSubstr("'id'"));
+  s.fields[0].data_type = DataType::kVarChar;
+  s.fields[0].max_length = 32;
+  auto text = ColumnSet::Create(s);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  ASSERT_TRUE((*text)->AppendRow(json::parse(R"({"vec": [1, 2]})")).ok());
+  EXPECT_TRUE((*text)->GetRow(0)->at("id").is_string());
 }
 
 TEST_F(ColumnSetTest, DeletedRows) {

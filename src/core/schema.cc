@@ -138,9 +138,7 @@ Status ValidateField(const FieldSchema& f, bool enable_dynamic_field) {
     if (f.nullable) return FieldError(f, "the primary key cannot be nullable");
     if (f.is_partition_key) return FieldError(f, "the primary key cannot be the partition key");
   }
-  if (f.auto_id && !(f.is_primary_key && f.data_type == DataType::kInt64)) {
-    return FieldError(f, "auto_id is only allowed on an Int64 primary key");
-  }
+  if (f.auto_id && !f.is_primary_key) return FieldError(f, "auto_id is only allowed on the primary key");
   if (f.is_partition_key && f.data_type != DataType::kInt64 && f.data_type != DataType::kVarChar) {
     return FieldError(f, "the partition key must be Int64 or VarChar");
   }

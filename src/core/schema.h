@@ -82,7 +82,8 @@ struct CollectionSchema {
 
   /// OK, or InvalidArgument whose message names the offending field. Rules: field names
   /// unique and matching [A-Za-z_][A-Za-z0-9_]{0,254}; exactly one primary key, Int64 or
-  /// VarChar, not nullable; auto_id only on an Int64 primary key; at least one vector field;
+  /// VarChar, not nullable; auto_id only on the primary key (a VarChar one gets the
+  /// decimal text of a generated Int64, as in Milvus); at least one vector field;
   /// dim in [1, 32768]; VarChar max_length in [1, 65535]; Array element type scalar and
   /// max_capacity in [1, 4096]; at most one partition key (Int64 or VarChar, not the PK);
   /// vectors not nullable; default values of the field's type.

@@ -98,12 +98,15 @@ TEST(SchemaTest, VarCharPrimaryKeyOk) {
   EXPECT_TRUE(s.Validate().ok());
 }
 
-TEST(SchemaTest, AutoIdOnlyOnInt64Pk) {
+TEST(SchemaTest, AutoIdOnlyOnThePrimaryKey) {
   CollectionSchema s = BaseSchema();
   s.fields[2].auto_id = true;
   ExpectInvalid(s, "'title'");
   s = BaseSchema();
   s.fields[0].auto_id = true;
+  EXPECT_TRUE(s.Validate().ok());
+  s.fields[0].data_type = DataType::kVarChar;  // ids as decimal text, as in Milvus
+  s.fields[0].max_length = 64;
   EXPECT_TRUE(s.Validate().ok());
 }
 

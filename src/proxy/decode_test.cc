@@ -205,8 +205,8 @@ TEST(DecodeCreate, QuickModeErrors) {
                         "default: Bounded, err:parameter:'unknown' is incorrect, please check it: invalid parameter"));
   EXPECT_EQ(err(R"({"collectionName":"q","dimension":4,"params":{"shardsNum":-1}})").code(), 1100);
   EXPECT_EQ(err(R"({"collectionName":"q","dimension":40000})").code(), 1100) << "dim over 32768";
-  EXPECT_EQ(err(R"({"collectionName":"q","dimension":4,"autoID":true,"idType":"VarChar",
-                    "params":{"max_length":8}})").code(), 1100) << "auto id only on Int64";
+  EXPECT_TRUE(DecodeCreateCollection(json::parse(R"({"collectionName":"q","dimension":4,"autoID":true,
+      "idType":"VarChar","params":{"max_length":32}})")).ok()) << "VarChar auto ids are decimal text, as in Milvus";
   EXPECT_EQ(err(R"({"collectionName":"bad-name","dimension":4})").code(), 1100);
   EXPECT_EQ(err(R"({"collectionName":"q","dimension":4,"schema":{"functions":[{"name":"f"}]}})").code(), 1100);
 }

@@ -58,7 +58,9 @@ ApiResult<InsertBatch> BuildInsertBatch(const json& rows, const core::Collection
         return InsertDataError("no need to pass pk field(" + pk->name + ") when autoid==true in insert");
       }
       json with_id = row;
-      with_id[pk->name] = options.first_auto_id + static_cast<int64_t>(i);
+      const int64_t id = options.first_auto_id + static_cast<int64_t>(i);
+      // A VarChar key gets the id's decimal text, as Milvus generates it.
+      with_id[pk->name] = pk->data_type == core::DataType::kVarChar ? json(std::to_string(id)) : json(id);
       st = set->AppendRow(with_id);
     } else {
       st = set->AppendRow(row);

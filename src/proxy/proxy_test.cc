@@ -284,6 +284,22 @@ TEST_F(ProxyTest, SearchHitsWrittenAsTextMatchTheGeneralEncoding) {
   EXPECT_EQ(fast["data"][3], (json{{"pk", "\u00e9t\u00e9"}, {"distance", 0.0}}));
 }
 
+// A VarChar primary key with autoID gets the decimal text of generated ids, as in Milvus.
+TEST_F(ProxyTest, VarCharAutoIds) {
+  CreateQuick("docs", {{"autoID", true}, {"idType", "VarChar"}, {"params", {{"max_length", 32}}}});
+  json out = Insert("docs", json::parse(R"([{"vector": [1, 2]}, {"vector": [3, 4]}])"));
+  ASSERT_EQ(out["data"]["insertIds"].size(), 2u) << out.dump();
+  ASSERT_TRUE(out["data"]["insertIds"][0].is_string());
+  const int64_t first = std::stoll(out["data"]["insertIds"][0].get<std::string>());
+  EXPECT_EQ(out["data"]["insertIds"][1], std::to_string(first + 1));
+  json got = h_.Ok("entities/get", {{"collectionName", "docs"}, {"id", out["data"]["insertIds"][1]},
+                                    {"outputFields", {"vector"}}});
+  ASSERT_EQ(got["data"].size(), 1u) << got.dump();
+  EXPECT_EQ(got["data"][0]["vector"], json::parse("[3, 4]"));
+  EXPECT_EQ(Code("entities/insert", {{"collectionName", "docs"}, {"data", json::parse(R"([{"id": "x", "vector": [1, 2]}])")}}),
+            1804) << "no need to pass the key";
+}
+
 TEST_F(ProxyTest, Int64AsStringsWhenTheHeaderSaysFalse) {
   CreateQuick("docs", {{"autoID", true}});
   const std::map<std::string, std::string> no_int64 = {{"Accept-Type-Allow-Int64", "false"}};
