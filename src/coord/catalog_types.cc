@@ -183,6 +183,7 @@ json FieldToJson(const core::FieldSchema& f) {
       {"is_dynamic", f.is_dynamic},
   };
   if (f.element_type != core::DataType::kNone) j["element_type"] = std::string(core::DataTypeName(f.element_type));
+  if (f.is_clustering_key) j["is_clustering_key"] = true;  // absent (false) in older catalogs
   if (f.default_value.has_value()) j["default_value"] = *f.default_value;
   return j;
 }
@@ -213,6 +214,7 @@ Result<core::FieldSchema> FieldFromJson(const json& j, size_t index) {
   TESSERA_RETURN_IF_ERROR(r.Bool("nullable", &f.nullable));
   TESSERA_RETURN_IF_ERROR(r.Bool("is_partition_key", &f.is_partition_key));
   TESSERA_RETURN_IF_ERROR(r.Bool("is_dynamic", &f.is_dynamic));
+  TESSERA_RETURN_IF_ERROR(r.Bool("is_clustering_key", &f.is_clustering_key));
   if (const json* v = r.Find("default_value")) f.default_value = *v;
   return f;
 }

@@ -43,6 +43,7 @@ core::CollectionSchema SampleSchema() {
   tags.nullable = true;
   core::FieldSchema year = Field(103, "year", core::DataType::kInt32);
   year.default_value = json(1999);
+  year.is_clustering_key = true;
   core::FieldSchema genre = Field(104, "genre", core::DataType::kVarChar);
   genre.max_length = 16;
   genre.is_partition_key = true;
@@ -73,6 +74,7 @@ void ExpectSameSchema(const core::CollectionSchema& a, const core::CollectionSch
     EXPECT_EQ(x.default_value, y.default_value);
     EXPECT_EQ(x.is_partition_key, y.is_partition_key);
     EXPECT_EQ(x.is_dynamic, y.is_dynamic);
+    EXPECT_EQ(x.is_clustering_key, y.is_clustering_key);
   }
 }
 

@@ -174,6 +174,7 @@ Status CollectionSchema::Validate() const {
   const FieldSchema* pk = nullptr;
   const FieldSchema* partition_key = nullptr;
   const FieldSchema* dynamic = nullptr;
+  const FieldSchema* clustering_key = nullptr;
   bool has_vector = false;
   for (const FieldSchema& f : fields) {
     TESSERA_RETURN_IF_ERROR(ValidateField(f, enable_dynamic_field));
@@ -187,6 +188,16 @@ Status CollectionSchema::Validate() const {
         return FieldError(f, "more than one partition key (first: '" + partition_key->name + "')");
       }
       partition_key = &f;
+    }
+    if (f.is_clustering_key) {
+      if (clustering_key != nullptr) {
+        return FieldError(f, "more than one clustering key (first: '" + clustering_key->name + "')");
+      }
+      if (!IsNumericType(f.data_type) && f.data_type != DataType::kVarChar && !IsVectorType(f.data_type)) {
+        return FieldError(f, "a clustering key must be numeric, VarChar or a vector field, not " +
+                                 std::string(DataTypeName(f.data_type)));
+      }
+      clustering_key = &f;
     }
     if (f.is_dynamic) {
       if (dynamic != nullptr) return FieldError(f, "more than one dynamic field");

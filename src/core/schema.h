@@ -68,6 +68,9 @@ struct FieldSchema {
   /// Used when a row omits the field or gives null; encoded as in REST insert rows.
   std::optional<nlohmann::json> default_value;
   bool is_partition_key = false;
+  /// Milvus's clustering key (at most one; a scalar or the vector field). Kept and reported;
+  /// Tessera has no clustering compaction yet, so it changes nothing else.
+  bool is_clustering_key = false;
   /// The declared dynamic field: must be JSON named "$meta". A schema with
   /// enable_dynamic_field gets one implicitly when none is declared.
   bool is_dynamic = false;

@@ -110,6 +110,18 @@ TEST(SchemaTest, AutoIdOnlyOnThePrimaryKey) {
   EXPECT_TRUE(s.Validate().ok());
 }
 
+TEST(SchemaTest, AtMostOneClusteringKeyOfASortableType) {
+  CollectionSchema s = BaseSchema();
+  s.fields[1].is_clustering_key = true;  // the vector field may be it
+  EXPECT_TRUE(s.Validate().ok());
+  s.fields[2].is_clustering_key = true;
+  ExpectInvalid(s, "more than one clustering key");
+  s = BaseSchema();
+  s.fields.push_back(Field("j", DataType::kJSON));
+  s.fields.back().is_clustering_key = true;
+  ExpectInvalid(s, "'j'");
+}
+
 TEST(SchemaTest, NeedsVectorField) {
   CollectionSchema s = BaseSchema();
   s.fields.erase(s.fields.begin() + 1);

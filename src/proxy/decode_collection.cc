@@ -73,8 +73,7 @@ ApiResult<core::FieldSchema> DecodeField(const json& j, size_t index) {
   }
   TESSERA_API_RETURN_IF_ERROR(r.Bool("isPrimary", &f.is_primary_key));
   TESSERA_API_RETURN_IF_ERROR(r.Bool("isPartitionKey", &f.is_partition_key));
-  bool clustering = false;  // accepted; Tessera has no clustering compaction yet
-  TESSERA_API_RETURN_IF_ERROR(r.Bool("isClusteringKey", &clustering));
+  TESSERA_API_RETURN_IF_ERROR(r.Bool("isClusteringKey", &f.is_clustering_key));
   TESSERA_API_RETURN_IF_ERROR(r.Bool("nullable", &f.nullable));
   TESSERA_API_RETURN_IF_ERROR(r.Bool("autoID", &f.auto_id));
   if (const json* dv = r.Find("defaultValue")) {

@@ -90,7 +90,7 @@ json DescribeCollectionData(const coord::CollectionInfo& info, coord::LoadState 
         {"type", std::string(core::DataTypeName(f.data_type))},
         {"primaryKey", f.is_primary_key},
         {"partitionKey", f.is_partition_key},
-        {"clusteringKey", false},
+        {"clusteringKey", f.is_clustering_key},
         {"autoId", f.auto_id},
         {"description", ""},
         {"nullable", f.nullable},

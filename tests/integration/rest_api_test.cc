@@ -191,7 +191,7 @@ TEST_F(RestApiTest, CustomSchemaEveryFieldType) {
         {{"fieldName", "b"}, {"dataType", "Bool"}},
         {{"fieldName", "i8"}, {"dataType", "Int8"}},
         {{"fieldName", "i16"}, {"dataType", "Int16"}},
-        {{"fieldName", "i32"}, {"dataType", "Int32"}},
+        {{"fieldName", "i32"}, {"dataType", "Int32"}, {"isClusteringKey", true}},
         {{"fieldName", "i64"}, {"dataType", "Int64"}},
         {{"fieldName", "f"}, {"dataType", "Float"}},
         {{"fieldName", "d"}, {"dataType", "Double"}},
@@ -228,6 +228,9 @@ TEST_F(RestApiTest, CustomSchemaEveryFieldType) {
   auto d = Ok("collections/describe", {{"collectionName", "typed"}});
   EXPECT_EQ(d["data"]["shardsNum"], 2);
   EXPECT_EQ(d["data"]["fields"].size(), 13u);
+  for (const json& field : d["data"]["fields"]) {
+    EXPECT_EQ(field["clusteringKey"], field["name"] == "i32") << "isClusteringKey is kept: " << field.dump();
+  }
   ExpectError("entities/insert", {{"collectionName", "typed"}, {"data", {{{"pk", "b"}, {"vec", {1, 0, 0}}}}}}, 1804,
               "vec");
 }
