@@ -69,15 +69,25 @@ TEST(WalRetentionTest, FlushedRecordsLeaveTheWalAndNothingAcknowledgedIsLost) {
   EXPECT_EQ(std::set<int64_t>(ids.begin(), ids.end()).size(), static_cast<size_t>(kBatches * 100));
 }
 
-// Bytes of the regular files under `root`, but for those under `root`/`skip`.
+// Bytes of the regular files under `root`, but for those under `root`/`skip`. Files come
+// and go meanwhile (GC, the cache's temporaries): a walk that hits one is done again.
 uint64_t BytesUnder(const std::filesystem::path& root, const std::string& skip = "") {
-  uint64_t bytes = 0;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
-    const std::string relative = std::filesystem::relative(entry.path(), root).string();
-    if (!skip.empty() && relative.starts_with(skip)) continue;
-    if (entry.is_regular_file()) bytes += entry.file_size();
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    uint64_t bytes = 0;
+    std::error_code ec;
+    std::filesystem::recursive_directory_iterator it(root, ec);
+    const std::filesystem::recursive_directory_iterator end;
+    while (!ec && it != end) {
+      const std::string relative = it->path().lexically_relative(root).string();
+      if (skip.empty() || !relative.starts_with(skip)) {
+        if (it->is_regular_file(ec) && !ec) bytes += std::filesystem::file_size(it->path(), ec);
+      }
+      if (!ec) it.increment(ec);
+    }
+    if (!ec) return bytes;
   }
-  return bytes;
+  ADD_FAILURE() << "could not measure " << root << ": its files kept changing";
+  return 0;
 }
 
 // Garbage collection also empties the disk cache of what it deletes: after compaction
