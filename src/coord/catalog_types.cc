@@ -293,6 +293,13 @@ const IndexInfo* CollectionInfo::FindIndex(std::string_view name) const {
   return nullptr;
 }
 
+bool CollectionInfo::BuildsFiles(const IndexInfo& index) const {
+  for (const core::FieldSchema& f : schema.fields) {
+    if (f.id == index.field_id) return core::IsVectorType(f.data_type);
+  }
+  return false;
+}
+
 const IndexInfo* CollectionInfo::IndexOnField(int64_t field_id) const {
   for (const IndexInfo& index : indexes) {
     if (index.field_id == field_id) return &index;
@@ -411,6 +418,7 @@ nlohmann::json ToJson(const SegmentInfo& info) {
       {"end_offset", info.end_offset},
       {"num_rows", info.num_rows},
       {"memory_size", info.memory_size},
+      {"deleted_rows", info.deleted_rows},
       {"binlogs", std::move(binlogs)},
       {"deltalogs", info.deltalogs},
       {"stats", info.stats},
@@ -434,6 +442,8 @@ Result<SegmentInfo> SegmentFromJson(const nlohmann::json& j) {
   if (info.end_offset < info.start_offset) return r.Bad("end_offset", "is before start_offset");
   TESSERA_RETURN_IF_ERROR(r.Uint64("num_rows", &info.num_rows, /*required=*/true));
   TESSERA_RETURN_IF_ERROR(r.Uint64("memory_size", &info.memory_size));
+  TESSERA_RETURN_IF_ERROR(r.Uint64("deleted_rows", &info.deleted_rows));  // absent in older entries: 0
+  if (info.deleted_rows > info.num_rows) return r.Bad("deleted_rows", "exceeds num_rows");
   TESSERA_RETURN_IF_ERROR(r.Uint64("time_tick", &info.time_tick));  // absent before time ticks: 0
   const auto as_string = [](const json& v, std::string* out) {
     if (!v.is_string()) return false;

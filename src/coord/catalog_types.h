@@ -52,8 +52,8 @@ struct IndexInfo {
   std::string name;
   int64_t field_id = 0;
   std::string field_name;
-  std::string index_type;  // FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, AUTOINDEX
-  std::string metric_type;  // L2, IP, COSINE
+  std::string index_type;  // FLAT, HNSW, IVF_FLAT, IVF_SQ8, IVF_PQ, AUTOINDEX; scalar: STL_SORT, INVERTED, ...
+  std::string metric_type;  // L2, IP, COSINE; empty for a scalar index
   nlohmann::json params = nlohmann::json::object();  // build params (M, efConstruction, nlist, ...)
 };
 
@@ -81,6 +81,9 @@ struct CollectionInfo {
   const IndexInfo* FindIndex(std::string_view name) const;
   /// The index on field `field_id`, or nullptr.
   const IndexInfo* IndexOnField(int64_t field_id) const;
+  /// True for an index on a vector field, which is built per segment into an index file;
+  /// false for a scalar index definition, which builds nothing (src/coord/scalar_index.h).
+  bool BuildsFiles(const IndexInfo& index) const;
 };
 
 /// A sealed segment: the rows and deletes of one channel's WAL range [start_offset,
@@ -92,6 +95,11 @@ struct SegmentInfo {
   uint64_t start_offset = 0;
   uint64_t end_offset = 0;
   uint64_t num_rows = 0;
+  /// Rows already hidden when the segment was written: a delete or upsert of their key later
+  /// in the same WAL range (heavy upsert churn seals segments of mostly such rows). A lower
+  /// bound of its dead rows (deletes from later ranges are not counted); a compaction output
+  /// has none. Index builds are deferred for mostly-deleted segments (src/coord/README.md).
+  uint64_t deleted_rows = 0;
   /// Bytes the rows take in memory, as the data node measured them when it wrote the
   /// segment (what it seals on); compaction sizes its merges with it. 0 = unknown.
   uint64_t memory_size = 0;

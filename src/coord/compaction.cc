@@ -48,6 +48,22 @@ bool PlanDone(const auto& plan) {
 
 Result<int64_t> CoordinatorImpl::Compact(int64_t collection_id) { return StartCompaction(collection_id, true); }
 
+void CoordinatorImpl::RequestCompaction(int64_t collection_id) {
+  std::lock_guard lock(bg_mu_);
+  if (compaction_pool_ == nullptr || stopping_ || !compaction_requested_.insert(collection_id).second) return;
+  compaction_pool_->Submit([this, collection_id] {
+    {
+      std::lock_guard l(bg_mu_);
+      compaction_requested_.erase(collection_id);
+    }
+    auto job = StartCompaction(collection_id, false);
+    if (!job.ok() && job.status().code() != StatusCode::kNotFound) {
+      TESSERA_LOG_WARN("compaction of collection {} for deferred index builds: {}", collection_id,
+                       job.status().ToString());
+    }
+  });
+}
+
 Result<std::vector<int64_t>> CoordinatorImpl::CompactAll() {
   std::vector<int64_t> collection_ids;
   {
@@ -177,20 +193,22 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
               [](const SegmentInfo& a, const SegmentInfo& b) { return a.start_offset < b.start_offset; });
     for (const SegmentInfo& segment : segments) {
       const bool is_small = segment.memory_size < target / 2;
+      // A segment whose index builds wait for this (DefersBuildLocked) is always taken.
+      bool is_heavy = segment.deleted_rows * 2 > segment.num_rows;
       // Rows of a dropped partition are rewritten away like deleted ones.
-      bool is_heavy = false;
       for (const auto& [partition, rows] : segment.partition_rows) {
         is_heavy = is_heavy || (rows > 0 && !live_partitions.empty() && live_partitions.count(partition) == 0);
       }
-      if (!is_heavy && !deletes.empty() && segment.num_rows > 0) {
-        // Only deletes from WAL ranges after the segment's are counted: they are newer than
-        // every row of it, so a key the segment holds is deleted there. (Deletes inside its
+      if (!is_heavy && ratio > 0 && ratio <= 1 && segment.num_rows > 0) {
+        // The rows its own range deleted (counted exactly when it was written), plus those
+        // that deletes from WAL ranges after the segment's hide: they are newer than every
+        // row of it, so a key the segment holds is deleted there. (Other deletes inside its
         // own range may precede a re-insert, an upsert, and would make the estimate loop.)
         std::set<segment::PrimaryKey> later;
         for (const auto& [start, pks] : deletes) {
           if (start >= segment.end_offset) later.insert(pks.begin(), pks.end());
         }
-        const uint64_t gone = later.empty() ? 0 : EstimateDeletedRows(segment, later);
+        const uint64_t gone = segment.deleted_rows + (later.empty() ? 0 : EstimateDeletedRows(segment, later));
         is_heavy = gone > 0 && static_cast<double>(gone) >= ratio * static_cast<double>(segment.num_rows);
       }
       if (is_small || is_heavy) candidates.push_back(Candidate{segment.id, segment.memory_size, is_heavy});
@@ -379,7 +397,7 @@ void CoordinatorImpl::MaybeFinishCompactionOutput(int64_t output_id) {
     });
     if (out.segment.num_rows > 0) {
       for (const IndexInfo& index : info.indexes) {
-        if (out.segment.index_files.count(index.id) == 0) return;  // still building
+        if (info.BuildsFiles(index) && out.segment.index_files.count(index.id) == 0) return;  // still building
       }
     }
     std::vector<storage::TxnOp> ops = {CatalogStore::PutSegment(out.segment)};
@@ -404,6 +422,7 @@ void CoordinatorImpl::MaybeFinishCompactionOutput(int64_t output_id) {
     segments_[output_id] = std::move(out.segment);
     for (SegmentInfo& d : dropped) {
       compacting_inputs_.erase(d.id);
+      deferred_builds_.erase(d.id);
       segments_[d.id] = std::move(d);
     }
     compaction_outputs_.erase(it);
@@ -430,7 +449,11 @@ void CoordinatorImpl::FailPlanLocked(int64_t job_id, size_t plan_index, const st
   if (PlanDone(plan)) return;
   plan.state = CompactionPlan::State::kFailed;
   plan.error = error;
-  for (int64_t input : plan.inputs) compacting_inputs_.erase(input);
+  for (int64_t input : plan.inputs) {
+    compacting_inputs_.erase(input);
+    // Its index builds no longer wait for compaction: the retry loop submits them.
+    if (deferred_builds_.erase(input) > 0) undeferred_.insert(input);
+  }
   PlanCounter("failed").Inc();
   TESSERA_LOG_WARN("compaction job {} plan {} failed: {}", job_id, plan_index, error);
 }

@@ -117,6 +117,64 @@ TEST_F(CoordTest, CompactionKeepsOldSegmentsUntilTheNewOneIsIndexed) {
   EXPECT_EQ(after->completed_plans, 0);
 }
 
+// Heavy upsert churn seals segments whose rows are mostly replaced within their own range;
+// indexing them wastes the index node's time on dead rows, so they are compacted first.
+TEST_F(CoordTest, MostlyDeletedSegmentsAreCompactedBeforeTheyAreIndexed) {
+  options_.compaction_interval = std::chrono::hours(1);  // on, but no round runs by itself here
+  options_.load_retry_interval = std::chrono::milliseconds(20);
+  Reopen();
+  CollectionInfo info = Create("books");
+  ASSERT_OK(Index("books"));
+  const int64_t index_id = coord_->GetCollection(info.id)->indexes[0].id;
+  const auto flushed = [&](uint64_t start, uint64_t end, int64_t first_pk, uint64_t deleted_rows) {
+    auto id = coord_->AllocateIds(1);
+    EXPECT_TRUE(id.ok());
+    std::vector<int64_t> pks;
+    for (int64_t i = 0; i < 10; ++i) pks.push_back(first_pk + i);
+    SegmentInfo s = testing::WriteSegmentFiles(*objects_, info, 0, *id, start, end, pks, {});
+    s.deleted_rows = deleted_rows;
+    EXPECT_OK(coord_->SegmentFlushed(s));
+    return s;
+  };
+  SegmentInfo half = flushed(0, 10, 0, 5);  // half deleted: indexed as usual
+  ASSERT_EQ(index_.Count(), 1u);
+  BuildAll();
+  {
+    std::lock_guard lock(data_.mu);
+    data_.compact_status = Status::Unavailable("data node busy");
+  }
+  SegmentInfo churned = flushed(10, 20, 10, 9);
+  // Its build waits; a compaction was requested at once, and it failed: the retry loop
+  // then builds the segment as it is.
+  ASSERT_TRUE(WaitFor([&] { return index_.Count() == 1; }));
+  {
+    std::lock_guard lock(data_.mu);
+    ASSERT_GE(data_.compactions.size(), 1u);
+    EXPECT_EQ(data_.compactions[0].inputs.back().id, churned.id);
+    data_.compact_status = Status::OK();
+  }
+  EXPECT_EQ(index_.jobs[0].segment.id, churned.id);
+  BuildAll();
+  EXPECT_EQ(coord_->DescribeIndexProgress(info.id, index_id)->state, "Finished");
+
+  // Next time the compaction works: only its output is built, and it replaces the segment.
+  SegmentInfo again = flushed(20, 30, 20, 8);
+  ASSERT_TRUE(WaitFor([&] { return index_.Count() == 1; }));
+  const indexnode::BuildJob job = index_.jobs[0];
+  EXPECT_NE(job.segment.id, again.id);
+  EXPECT_NE(std::find(job.segment.compacted_from.begin(), job.segment.compacted_from.end(), again.id),
+            job.segment.compacted_from.end());
+  EXPECT_EQ(coord_->DescribeIndexProgress(info.id, index_id)->state, "InProgress");  // not indexed yet
+  BuildAll();
+  ASSERT_TRUE(WaitFor([&] {
+    auto live = coord_->ListSegments(info.id);
+    return live.ok() && Ids(*live).count(again.id) == 0;
+  }));
+  EXPECT_TRUE(Ids(*coord_->ListSegments(info.id)).count(job.segment.id));
+  EXPECT_EQ(coord_->DescribeIndexProgress(info.id, index_id)->state, "Finished");
+  (void)half;
+}
+
 TEST_F(CoordTest, CompactionMayRetireDeletesUpToTheChannelsLargestTick) {
   CollectionInfo info = Create("books", 2);
   auto flushed = [&](uint64_t start, uint64_t end, int64_t rows, int64_t first_pk, int32_t shard, uint64_t tick) {

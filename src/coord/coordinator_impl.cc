@@ -236,6 +236,10 @@ void CoordinatorImpl::UpdateGaugesLocked() {
   metrics::Registry::Default()
       .GetGauge("tessera_coord_pending_index_builds", "Index builds submitted and not reported back yet.")
       .Set(static_cast<double>(pending_builds_.size()));
+  metrics::Registry::Default()
+      .GetGauge("tessera_coord_deferred_index_builds",
+                "Segments, mostly deleted when written, whose index builds wait for their compaction.")
+      .Set(static_cast<double>(deferred_builds_.size()));
 }
 
 size_t CoordinatorImpl::PendingIndexBuilds() const {
@@ -337,7 +341,10 @@ void CoordinatorImpl::CompactionLoop() {
 }
 
 void CoordinatorImpl::RetryLoop() {
-  while (SleepFor(options_.load_retry_interval)) RetryRefusedLoads();
+  while (SleepFor(options_.load_retry_interval)) {
+    RetryRefusedLoads();
+    BuildUndeferred();
+  }
 }
 
 void CoordinatorImpl::GcLoop() {

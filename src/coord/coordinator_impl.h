@@ -228,10 +228,24 @@ class CoordinatorImpl final : public Coordinator {
   /// Build jobs for every index of `info` that `segment` lacks and that is not pending;
   /// marks them pending. Only for segments with rows and a vector binlog.
   std::vector<indexnode::BuildJob> PlanBuildsLocked(const CollectionInfo& info, const SegmentInfo& segment);
+  /// True when `segment`'s index builds wait for compaction instead: more than half of its
+  /// rows were deleted within its own WAL range (SegmentInfo::deleted_rows: upsert churn),
+  /// so the compaction output, which drops them, is far cheaper to index. Only with a data
+  /// node and background compaction; never for a compaction output or once a plan holding
+  /// the segment failed (undeferred_).
+  bool DefersBuildLocked(const CollectionInfo& info, const SegmentInfo& segment) const;
   void UpdateGaugesLocked();
 
   // ---- calls into other roles (never with mu_ held) -----------------------------------
+  /// Submits `jobs`, and queues a compaction of every collection whose builds were deferred
+  /// since the last call (compaction_wanted_).
   void SubmitBuilds(std::vector<indexnode::BuildJob> jobs);
+  /// Plans and starts a compaction of the collection on the compaction pool, soon (at most
+  /// one queued per collection).
+  void RequestCompaction(int64_t collection_id);
+  /// Submits the builds of segments whose deferral was given up (a failed compaction plan)
+  /// and forgets dropped ones. Run by the retry loop.
+  void BuildUndeferred();
   std::shared_ptr<std::mutex> NotifyMutex(int64_t collection_id);
   /// Hands the current version of the segment to the query node when its collection is
   /// loaded. A refusal is logged and remembered for RetryRefusedLoads; true when the node
@@ -295,11 +309,15 @@ class CoordinatorImpl final : public Coordinator {
   std::set<int64_t> compacting_inputs_;                 // guarded by mu_
   std::map<int64_t, std::shared_ptr<std::mutex>> notify_mu_;  // guarded by mu_
   std::set<std::pair<int64_t, int64_t>> refused_segments_;  // guarded by mu_; (collection, segment)
+  std::set<int64_t> deferred_builds_;    // guarded by mu_; segments whose builds wait for compaction
+  std::set<int64_t> undeferred_;         // guarded by mu_; built normally after a failed plan
+  std::set<int64_t> compaction_wanted_;  // guarded by mu_; collections with new deferrals
 
   // Background work.
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;
   bool started_ = false;                 // guarded by bg_mu_
+  std::set<int64_t> compaction_requested_;  // guarded by bg_mu_; queued RequestCompaction
   std::atomic<bool> stopping_{false};
   std::thread compaction_thread_;
   std::thread gc_thread_;

@@ -9,6 +9,7 @@
 #include "common/metrics.h"
 #include "coord/coordinator_impl.h"
 #include "coord/names.h"
+#include "coord/scalar_index.h"
 #include "index/index.h"
 #include "index/metric.h"
 #include "index/params.h"
@@ -47,7 +48,16 @@ std::vector<indexnode::BuildJob> CoordinatorImpl::PlanBuildsLocked(const Collect
                                                                    const SegmentInfo& segment) {
   std::vector<indexnode::BuildJob> jobs;
   if (segment.dropped || segment.num_rows == 0) return jobs;
+  if (DefersBuildLocked(info, segment)) {
+    if (deferred_builds_.insert(segment.id).second) {
+      TESSERA_LOG_INFO("segment {}: {} of {} rows already deleted; its index builds wait for compaction", segment.id,
+                       segment.deleted_rows, segment.num_rows);
+      compaction_wanted_.insert(info.id);
+    }
+    return jobs;
+  }
   for (const IndexInfo& index : info.indexes) {
+    if (!info.BuildsFiles(index)) continue;
     const BuildKey key{segment.id, index.id};
     if (segment.index_files.count(index.id) > 0 || pending_builds_.count(key) > 0 || failed_builds_.count(key) > 0) {
       continue;
@@ -64,7 +74,45 @@ std::vector<indexnode::BuildJob> CoordinatorImpl::PlanBuildsLocked(const Collect
   return jobs;
 }
 
+bool CoordinatorImpl::DefersBuildLocked(const CollectionInfo& info, const SegmentInfo& segment) const {
+  if (data_node_ == nullptr || options_.compaction_interval.count() == 0) return false;
+  if (!segment.compacted_from.empty() || undeferred_.count(segment.id) > 0) return false;
+  if (std::none_of(info.indexes.begin(), info.indexes.end(), [&](const IndexInfo& i) { return info.BuildsFiles(i); })) {
+    return false;  // nothing to build anyway
+  }
+  return segment.deleted_rows * 2 > segment.num_rows;
+}
+
+void CoordinatorImpl::BuildUndeferred() {
+  std::vector<indexnode::BuildJob> jobs;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = undeferred_.begin(); it != undeferred_.end();) {
+      auto segment = segments_.find(*it);
+      auto coll = segment == segments_.end() ? collections_.end() : collections_.find(segment->second.collection_id);
+      if (coll == collections_.end() || segment->second.dropped) {
+        it = undeferred_.erase(it);
+        continue;
+      }
+      for (auto& job : PlanBuildsLocked(coll->second, segment->second)) jobs.push_back(std::move(job));
+      ++it;
+    }
+    std::erase_if(deferred_builds_, [&](int64_t id) {
+      auto segment = segments_.find(id);
+      return segment == segments_.end() || segment->second.dropped;
+    });
+    UpdateGaugesLocked();
+  }
+  SubmitBuilds(std::move(jobs));
+}
+
 void CoordinatorImpl::SubmitBuilds(std::vector<indexnode::BuildJob> jobs) {
+  std::set<int64_t> compact;
+  {
+    std::lock_guard lock(mu_);
+    compact.swap(compaction_wanted_);
+  }
+  for (int64_t collection_id : compact) RequestCompaction(collection_id);
   // Without an index node the builds stay pending; they are resubmitted at the next Start.
   if (index_node_ == nullptr || jobs.empty()) return;
   for (indexnode::BuildJob& job : jobs) {
@@ -89,12 +137,14 @@ Status NormalizeIndexDefinition(const core::CollectionSchema& schema, IndexInfo&
   if (field == nullptr) {
     return Status::NotFound("field not found[collection=" + schema.name + "][field=" + index.field_name + "]");
   }
-  if (field->data_type != core::DataType::kFloatVector) {
-    return Status::InvalidArgument("field '" + field->name + "' is " + std::string(core::DataTypeName(field->data_type)) +
-                                   ": only FloatVector fields can be indexed");
-  }
   if (index.name.empty()) index.name = field->name;
   TESSERA_RETURN_IF_ERROR(ValidateName("index", index.name));
+  if (field->data_type != core::DataType::kFloatVector) {
+    TESSERA_RETURN_IF_ERROR(NormalizeScalarIndex(*field, index));
+    index.field_id = field->id;
+    index.field_name = field->name;
+    return Status::OK();
+  }
   if (index.index_type.empty()) index.index_type = "AUTOINDEX";
   TESSERA_ASSIGN_OR_RETURN(const index::IndexType type, index::ParseIndexType(index.index_type));
   if (index.metric_type.empty()) index.metric_type = "COSINE";
@@ -228,17 +278,18 @@ Status CoordinatorImpl::DropIndex(const std::string& db_name, const std::string&
 Result<IndexProgress> CoordinatorImpl::DescribeIndexProgress(int64_t collection_id, int64_t index_id) {
   std::lock_guard lock(mu_);
   TESSERA_ASSIGN_OR_RETURN(CollectionInfo * info, CollectionByIdLocked(collection_id));
-  bool known = false;
-  for (const IndexInfo& index : info->indexes) known = known || index.id == index_id;
-  if (!known) {
+  const IndexInfo* index = nullptr;
+  for (const IndexInfo& i : info->indexes) index = i.id == index_id ? &i : index;
+  if (index == nullptr) {
     return Status::NotFound("index not found[collection=" + info->schema.name + "][index_id=" +
                             std::to_string(index_id) + "]");
   }
+  const bool builds_files = info->BuildsFiles(*index);
   IndexProgress progress;
   for (const auto& [id, segment] : segments_) {
     if (segment.collection_id != collection_id || segment.dropped || segment.num_rows == 0) continue;
     progress.total_rows += segment.num_rows;
-    if (segment.index_files.count(index_id) > 0) {
+    if (!builds_files || segment.index_files.count(index_id) > 0) {
       progress.indexed_rows += segment.num_rows;
     } else if (auto failed = failed_builds_.find({id, index_id}); failed != failed_builds_.end()) {
       if (progress.fail_reason.empty()) progress.fail_reason = "segment " + std::to_string(id) + ": " + failed->second;

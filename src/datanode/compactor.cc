@@ -56,11 +56,6 @@ DeleteIndex IndexDeletes(const std::vector<std::string>& keys, const Deltalogs& 
   return deletes;
 }
 
-segment::PrimaryKey KeyAt(const core::Column& pk, size_t row) {
-  if (pk.field().data_type == core::DataType::kInt64) return static_cast<const core::Int64Column&>(pk).Value(row);
-  return std::string(static_cast<const core::VarCharColumn&>(pk).View(row));
-}
-
 /// Reads the binlog of `field` from `input` and checks its row count.
 Result<std::unique_ptr<core::Column>> ReadColumn(const coord::SegmentInfo& input, const core::FieldSchema& field,
                                                  const GetFn& get) {
@@ -135,7 +130,7 @@ Status CopyLiveRows(const coord::CollectionInfo& collection, const coord::Segmen
   for (size_t row = 0; row < input.num_rows; ++row) {
     if (pk.IsNull(row)) return Status::DataLoss("segment " + std::to_string(input.id) + ": null primary key");
     if (!live_partitions.empty() && live_partitions.count(partition_ids.Value(row)) == 0) continue;
-    auto it = deletes.find(KeyAt(pk, row));
+    auto it = deletes.find(PrimaryKeyAt(pk, row));
     if (it != deletes.end() && static_cast<uint64_t>(ts.Value(row)) < it->second) continue;
     out->rows->AppendRowFrom(**rows, row);
     out->timestamps->AppendFrom(*timestamps, row);

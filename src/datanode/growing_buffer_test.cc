@@ -75,6 +75,19 @@ TEST(SegmentWriterTest, EncodesKeysUnderTheSegment) {
   std::set<std::string> keys;
   for (const auto& [key, bytes] : encoded->files) keys.insert(key);
   EXPECT_EQ(keys.size(), encoded->files.size());
+  EXPECT_EQ(encoded->info.deleted_rows, 0u);  // the upsert's delete precedes its row
+}
+
+TEST(SegmentWriterTest, CountsTheRowsItsOwnDeletesHide) {
+  auto info = testing::MakeCollection();
+  auto buffer = GrowingBuffer::Create(info.schema, 0).value();
+  buffer->Append(Decode(info, testing::InsertRecord(info, {1, 2, 3}, 100)), 0);
+  buffer->Append(Decode(info, testing::UpsertRecord(info, {1, 2}, 200, 0)), 1);  // replaces two rows
+  buffer->Append(Decode(info, testing::DeleteRecord(info, {2, 9}, 300)), 2);     // and one of the new ones
+  auto encoded = EncodeSegment(info, "c7_s0", 42, buffer->data());
+  ASSERT_TRUE(encoded.ok()) << encoded.status().ToString();
+  EXPECT_EQ(encoded->info.num_rows, 5u);
+  EXPECT_EQ(encoded->info.deleted_rows, 3u);  // 1@100, 2@100, 2@200; 3@100 and 1@200 live
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "datanode/segment_writer.h"
 
+#include <algorithm>
+#include <unordered_map>
+
 #include "datanode/segment_layout.h"
 #include "segment/binlog.h"
 #include "segment/stats.h"
@@ -13,6 +16,34 @@ Result<SegmentData> SegmentData::Create(const core::CollectionSchema& schema) {
   data.partitions = core::Column::Create(PartitionField());
   return data;
 }
+
+segment::PrimaryKey PrimaryKeyAt(const core::Column& pk, size_t row) {
+  if (pk.field().data_type == core::DataType::kInt64) return static_cast<const core::Int64Column&>(pk).Value(row);
+  return std::string(static_cast<const core::VarCharColumn&>(pk).View(row));
+}
+
+namespace {
+
+// Rows that a delete of the same data hides: a newer delete (or upsert) of their key.
+uint64_t CountDeletedRows(const core::Column& pk, const core::Column& timestamps,
+                          const std::vector<segment::DeleteEntry>& deletes) {
+  if (deletes.empty()) return 0;
+  std::unordered_map<segment::PrimaryKey, uint64_t> newest;
+  for (const segment::DeleteEntry& d : deletes) {
+    uint64_t& ts = newest[d.pk];
+    ts = std::max(ts, d.timestamp);
+  }
+  const auto& ts = static_cast<const core::Int64Column&>(timestamps);
+  uint64_t deleted = 0;
+  for (size_t row = 0; row < pk.size(); ++row) {
+    if (pk.IsNull(row)) continue;
+    auto it = newest.find(PrimaryKeyAt(pk, row));
+    deleted += it != newest.end() && static_cast<uint64_t>(ts.Value(row)) < it->second ? 1 : 0;
+  }
+  return deleted;
+}
+
+}  // namespace
 
 Result<EncodedSegment> EncodeSegment(const coord::CollectionInfo& collection, std::string_view channel,
                                      int64_t segment_id, const SegmentData& data) {
@@ -64,6 +95,7 @@ Result<EncodedSegment> EncodeSegment(const coord::CollectionInfo& collection, st
     if (!stats_bytes.ok()) return stats_bytes.status().WithContext("segment " + std::to_string(segment_id) + " stats");
     info.stats = StatsKey(prefix, next_log_id++);
     out.files.emplace_back(info.stats, std::move(stats_bytes).value());
+    info.deleted_rows = CountDeletedRows(*pk_column, *data.timestamps, data.deletes);
   }
 
   if (!data.deletes.empty()) {

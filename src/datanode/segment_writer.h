@@ -37,9 +37,13 @@ struct SegmentData {
   }
 };
 
+/// The primary key in row `row` of `pk`, an Int64 or VarChar column.
+segment::PrimaryKey PrimaryKeyAt(const core::Column& pk, size_t row);
+
 /// A segment ready to upload: the files (key, bytes) and the SegmentInfo naming them.
 struct EncodedSegment {
-  /// id, collection_id, channel, num_rows, memory_size, binlogs, deltalogs (this segment's own), stats.
+  /// id, collection_id, channel, num_rows, deleted_rows, memory_size, binlogs, deltalogs (this
+  /// segment's own), stats.
   /// The caller fills in the WAL range and, for compaction, compacted_from and the
   /// carried-over deltalogs.
   coord::SegmentInfo info;

@@ -330,7 +330,14 @@ ApiResult<CreateCollectionSpec> DecodeCreateCollection(const json& body) {
     if (index_params != nullptr) {
       TESSERA_API_ASSIGN_OR_RETURN(spec.indexes, DecodeIndexParams(*index_params, schema));
     }
+    // Loaded once every vector field has an index (indexes on scalar fields alone leave
+    // the collection unloaded: a load would fail for the missing vector index).
     spec.load = !spec.indexes.empty();
+    for (const core::FieldSchema& f : schema.fields) {
+      if (!core::IsVectorType(f.data_type)) continue;
+      spec.load = spec.load && std::any_of(spec.indexes.begin(), spec.indexes.end(),
+                                           [&](const IndexSpec& i) { return i.field_name == f.name; });
+    }
   }
   if (Status st = schema.Validate(); !st.ok()) return InvalidParameterError(st.message());
   const bool has_partition_key = std::any_of(schema.fields.begin(), schema.fields.end(),

@@ -240,6 +240,37 @@ ApiStatus CheckPackedVectors(const PackedVectors& packed, const core::FieldSchem
   return ApiStatus::OK();
 }
 
+// groupingField, groupSize, strictGroupSize (the last two only count with a grouping field).
+ApiResult<GroupingSpec> DecodeGrouping(const FieldReader& r, const core::CollectionSchema& schema, size_t limit,
+                                       size_t offset) {
+  GroupingSpec grouping;
+  TESSERA_API_RETURN_IF_ERROR(r.String("groupingField", &grouping.field));
+  if (grouping.field.empty()) return grouping;
+  const core::FieldSchema* field = schema.FindField(grouping.field);
+  if (field == nullptr || field->is_dynamic) {
+    return InvalidParameterError("groupingField " + grouping.field + " is not a field of collection " + schema.name);
+  }
+  const core::DataType t = field->data_type;
+  if (t != core::DataType::kBool && !core::IsIntegerType(t) && t != core::DataType::kVarChar) {
+    return InvalidParameterError("groupingField " + grouping.field + " is " + std::string(core::DataTypeName(t)) +
+                                 ": grouping takes Bool, Int8, Int16, Int32, Int64 and VarChar fields");
+  }
+  int64_t group_size = 1;
+  TESSERA_API_RETURN_IF_ERROR(r.Int("groupSize", &group_size));
+  if (group_size < 1 || group_size > kMaxResultWindow) {
+    return InvalidParameterError("groupSize must be in [1, " + std::to_string(kMaxResultWindow) + "], got " +
+                                 std::to_string(group_size));
+  }
+  grouping.group_size = static_cast<size_t>(group_size);
+  if ((limit + offset) * grouping.group_size > static_cast<size_t>(kMaxResultWindow)) {
+    return InvalidParameterError("(limit + offset) * groupSize must be at most " + std::to_string(kMaxResultWindow) +
+                                 ", got (" + std::to_string(limit) + " + " + std::to_string(offset) + ") * " +
+                                 std::to_string(group_size));
+  }
+  TESSERA_API_RETURN_IF_ERROR(r.Bool("strictGroupSize", &grouping.strict));
+  return grouping;
+}
+
 }  // namespace
 
 ApiResult<SearchSpec> DecodeSearch(const json& body, const core::CollectionSchema& schema,
@@ -254,9 +285,7 @@ ApiResult<SearchSpec> DecodeSearch(const json& body, const core::CollectionSchem
   TESSERA_API_RETURN_IF_ERROR(r.StringArray("outputFields", &output));
   TESSERA_API_ASSIGN_OR_RETURN(spec.output_fields, CheckOutputFields(output, schema, /*expand_star=*/true));
   TESSERA_API_RETURN_IF_ERROR(DecodeWindow(r, &spec.limit, &spec.offset));
-  std::string grouping;
-  TESSERA_API_RETURN_IF_ERROR(r.String("groupingField", &grouping));
-  if (!grouping.empty()) return InvalidParameterError("groupingField is not supported by this server");
+  TESSERA_API_ASSIGN_OR_RETURN(spec.grouping, DecodeGrouping(r, schema, spec.limit, spec.offset));
 
   // The vector field.
   std::string anns;
@@ -323,6 +352,9 @@ ApiResult<SearchSpec> DecodeSearch(const json& body, const core::CollectionSchem
   TESSERA_API_RETURN_IF_ERROR(r.Object("searchParams", &search_params));
   if (search_params != nullptr) {
     TESSERA_API_ASSIGN_OR_RETURN(spec.params, MergeSearchParams(*search_params));
+  }
+  if (!spec.grouping.field.empty() && spec.params.contains("radius")) {
+    return InvalidParameterError("range search (radius) cannot be combined with groupingField");
   }
   return spec;
 }

@@ -17,6 +17,7 @@
 #include "core/schema.h"
 #include "proxy/api_status.h"
 #include "proxy/fast_json.h"
+#include "proxy/grouping.h"
 #include "segment/deltalog.h"
 
 namespace tessera::proxy {
@@ -54,6 +55,7 @@ struct SearchSpec {
   size_t limit = kDefaultLimit;
   size_t offset = 0;
   nlohmann::json params = nlohmann::json::object();  // merged searchParams
+  GroupingSpec grouping;                   // groupingField; empty field: none
 };
 
 struct DeleteSpec {

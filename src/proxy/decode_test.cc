@@ -390,7 +390,22 @@ TEST(DecodeSearch, VectorsFieldsAndParams) {
               HasSubstr("ambiguous parameter"));
   EXPECT_TRUE(DecodeSearch(json::parse(R"({"data":[[1,2,3]],"searchParams":{"params":{"ef":10},"ef":"10"}})"), s).ok())
       << "the same value in both places is fine";
-  EXPECT_EQ(err(R"({"data":[[1,2,3]],"groupingField":"s"})").code(), 1100);
+  // Grouping: a Bool, integer or VarChar field; groupSize >= 1 with the window in range.
+  auto grouped = DecodeSearch(json::parse(R"({"data":[[1,2,3]],"groupingField":"s","groupSize":3,
+                                              "strictGroupSize":true,"limit":5})"), s);
+  ASSERT_TRUE(grouped.ok()) << grouped.status().message();
+  EXPECT_EQ(grouped->grouping.field, "s");
+  EXPECT_EQ(grouped->grouping.group_size, 3u);
+  EXPECT_TRUE(grouped->grouping.strict);
+  EXPECT_EQ(DecodeSearch(json::parse(R"({"data":[[1,2,3]],"groupSize":0})"), s).status().code(), 0)
+      << "groupSize without groupingField is ignored";
+  EXPECT_THAT(err(R"({"data":[[1,2,3]],"groupingField":"j"})").message(), HasSubstr("grouping takes"));
+  EXPECT_EQ(err(R"({"data":[[1,2,3]],"groupingField":"nope"})").code(), 1100);
+  EXPECT_EQ(err(R"({"data":[[1,2,3]],"groupingField":"i64","groupSize":0})").code(), 1100);
+  EXPECT_THAT(err(R"({"data":[[1,2,3]],"groupingField":"i64","groupSize":100,"limit":200})").message(),
+              HasSubstr("groupSize must be at most"));
+  EXPECT_THAT(err(R"({"data":[[1,2,3]],"groupingField":"i64","searchParams":{"radius":1}})").message(),
+              HasSubstr("cannot be combined"));
   EXPECT_EQ(err(R"({"data":[[1,2,3]],"filter":"s =="})").code(), 1100);
 
   core::CollectionSchema two = s;

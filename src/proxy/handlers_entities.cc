@@ -9,6 +9,7 @@
 
 #include "msg/wal_message.h"
 #include "proxy/decode_entities.h"
+#include "proxy/filter_util.h"
 #include "proxy/insert_batch.h"
 #include "proxy/proxy_impl.h"
 #include "proxy/rerank.h"
@@ -30,6 +31,20 @@ std::optional<segment::PrimaryKey> PkOfRow(const json& row, const std::string& p
   if (it->is_number_integer()) return segment::PrimaryKey(it->get<int64_t>());
   if (it->is_string()) return segment::PrimaryKey(it->get<std::string>());
   return std::nullopt;
+}
+
+// The primary key of `row` as the field's type: an Int64 key may also come as decimal text.
+std::optional<segment::PrimaryKey> TypedPkOfRow(const json& row, const core::FieldSchema& pk) {
+  if (!row.is_object()) return std::nullopt;
+  std::optional<segment::PrimaryKey> key = PkOfRow(row, pk.name);
+  if (!key || pk.data_type != core::DataType::kInt64) return key;
+  if (const std::string* text = std::get_if<std::string>(&*key)) {
+    int64_t v = 0;
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
+    if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
+    return segment::PrimaryKey(v);
+  }
+  return key;
 }
 
 // The error of a write whose shard records were appended in turn until one failed. When
@@ -56,9 +71,8 @@ ApiResult<Reply> ProxyImpl::WriteRows(Call& call, bool upsert) {
   std::string partition_name;
   TESSERA_API_RETURN_IF_ERROR(r.String("partitionName", &partition_name));
   if (!partition_name.empty()) TESSERA_API_RETURN_IF_ERROR(ValidateName("partition", partition_name));
-  bool partial = false;
-  TESSERA_API_RETURN_IF_ERROR(r.Bool("partialUpdate", &partial));
-  if (partial) return InvalidParameterError("partialUpdate is not supported by this server");
+  bool partial = false;  // upsert only (an insert body has no such field: ignored there)
+  if (upsert) TESSERA_API_RETURN_IF_ERROR(r.Bool("partialUpdate", &partial));
   if (data->empty()) return InsertDataError("missing required parameters");
 
   TESSERA_API_ASSIGN_OR_RETURN(coord::CollectionInfo info, ResolveCollection(call, name));
@@ -89,6 +103,11 @@ ApiResult<Reply> ProxyImpl::WriteRows(Call& call, bool upsert) {
     auto first = coordinator_->AllocateIds(static_cast<uint32_t>(data->size()));
     if (!first.ok()) return ToApiStatus(first.status(), ErrorContext::kGeneral);
     options.first_auto_id = *first;
+  }
+  json filled;
+  if (partial) {
+    TESSERA_API_ASSIGN_OR_RETURN(filled, FillFromStoredRows(call, info, *data));
+    data = &filled;
   }
   TESSERA_API_ASSIGN_OR_RETURN(InsertBatch batch, BuildInsertBatch(*data, info.schema, options));
   json ids = json::array();
@@ -130,6 +149,41 @@ ApiResult<Reply> ProxyImpl::WriteRows(Call& call, bool upsert) {
     reply.data = {{"insertCount", count}, {"insertIds", std::move(ids)}};
   }
   return reply;
+}
+
+ApiResult<json> ProxyImpl::FillFromStoredRows(Call& call, const coord::CollectionInfo& info, const json& data) {
+  const core::FieldSchema* pk = info.schema.PrimaryKey();
+  std::vector<segment::PrimaryKey> keys;
+  for (const json& row : data) {
+    if (std::optional<segment::PrimaryKey> key = TypedPkOfRow(row, *pk)) keys.push_back(std::move(*key));
+  }
+  if (keys.empty()) return data;  // BuildInsertBatch names what is wrong with the rows
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  TESSERA_API_ASSIGN_OR_RETURN(querynode::WaitOffsets wait, WaitFor(info, coord::ConsistencyLevel::kStrong));
+  querynode::QueryRequest query;
+  query.collection_id = info.id;
+  query.filter = PkInFilter(pk->name, keys);
+  query.output_fields = {"*"};
+  query.limit = keys.size();
+  query.wait = wait;
+  query.timeout = call.timeout;
+  auto stored = query_node_->Query(query);
+  if (!stored.ok()) return ToApiStatus(stored.status(), ErrorContext::kRead);
+  std::map<segment::PrimaryKey, const json*> by_key;
+  for (const json& row : stored->rows) {
+    if (std::optional<segment::PrimaryKey> key = TypedPkOfRow(row, *pk)) by_key.emplace(std::move(*key), &row);
+  }
+  json out = data;
+  for (json& row : out) {
+    std::optional<segment::PrimaryKey> key = TypedPkOfRow(row, *pk);
+    auto found = key ? by_key.find(*key) : by_key.end();
+    if (found == by_key.end() || !row.is_object()) continue;
+    for (auto it = found->second->begin(); it != found->second->end(); ++it) {
+      if (!row.contains(it.key())) row[it.key()] = it.value();
+    }
+  }
+  return out;
 }
 
 ApiResult<Reply> ProxyImpl::Delete(Call& call) {
@@ -354,10 +408,47 @@ ApiResult<Reply> ProxyImpl::Search(Call& call) {
   const core::FieldSchema* pk = info.schema.PrimaryKey();
   if (pk == nullptr) return ApiStatus(code::kUnexpected, "collection " + name + " has no primary key");
 
-  auto result = query_node_->Search(ToSearchRequest(info, spec, std::move(partitions), std::move(wait), call));
+  querynode::SearchRequest request = ToSearchRequest(info, spec, std::move(partitions), std::move(wait), call);
+  if (!spec.grouping.field.empty()) return GroupedSearch(std::move(request), spec, info.schema, *pk, call);
+  auto result = query_node_->Search(request);
   if (!result.ok()) return ToApiStatus(result.status(), ErrorContext::kRead);
 
   return SearchReply(std::move(result).value().hits, info.schema, *pk, call.int64_as_number);
+}
+
+ApiResult<Reply> ProxyImpl::GroupedSearch(querynode::SearchRequest request, const SearchSpec& spec,
+                                          const core::CollectionSchema& schema, const core::FieldSchema& pk,
+                                          const Call& call) {
+  const GroupingSpec& grouping = spec.grouping;
+  if (std::find(request.output_fields.begin(), request.output_fields.end(), grouping.field) ==
+      request.output_fields.end()) {
+    request.output_fields.push_back(grouping.field);  // the rows carry their group's value
+  }
+  request.offset = 0;
+  const size_t max_k = static_cast<size_t>(kMaxResultWindow);
+  size_t k = (spec.offset + spec.limit) * grouping.group_size;
+  std::vector<std::vector<querynode::Hit>> grouped;
+  for (;;) {
+    request.limit = k;
+    // A given HNSW ef below the candidate count would be refused; the wider search needs it.
+    if (auto ef = request.params.find("ef"); ef != request.params.end() && ef->is_number_integer() &&
+                                             ef->get<int64_t>() < static_cast<int64_t>(k)) {
+      *ef = static_cast<int64_t>(k);
+    }
+    auto result = query_node_->Search(request);
+    if (!result.ok()) return ToApiStatus(result.status(), ErrorContext::kRead);
+    grouped.clear();
+    bool complete = true;
+    for (std::vector<querynode::Hit>& hits : result->hits) {
+      const bool exhausted = hits.size() < k || k == max_k;
+      GroupedHits g = GroupHits(std::move(hits), grouping, spec.offset, spec.limit, exhausted);
+      complete = complete && g.complete;
+      grouped.push_back(std::move(g.hits));
+    }
+    if (complete) break;
+    k = std::min(max_k, k * 4);
+  }
+  return SearchReply(std::move(grouped), schema, pk, call.int64_as_number);
 }
 
 ApiResult<Reply> ProxyImpl::HybridSearch(Call& call) {

@@ -18,6 +18,7 @@
 #include "coord/coordinator.h"
 #include "proxy/api_status.h"
 #include "proxy/consistency.h"
+#include "proxy/decode_entities.h"
 #include "proxy/encode.h"
 #include "proxy/error_map.h"
 #include "proxy/fast_json.h"
@@ -131,6 +132,15 @@ class ProxyImpl {
   ApiResult<uint64_t> AppendToWal(const std::string& channel, const msg::WalMessage& message);
   /// Insert and upsert share everything but the message type and the response keys.
   ApiResult<Reply> WriteRows(Call& call, bool upsert);
+  // groupingField: searches with a growing candidate list until every query has its groups
+  // (src/proxy/grouping.h).
+  ApiResult<Reply> GroupedSearch(querynode::SearchRequest request, const SearchSpec& spec,
+                                 const core::CollectionSchema& schema, const core::FieldSchema& pk, const Call& call);
+  // partialUpdate: `data` with each row's missing fields (declared and dynamic) taken from
+  // the stored row of its primary key, read at Strong consistency. Rows whose key is not
+  // stored are left as they are (an insert: every required field must be given).
+  ApiResult<nlohmann::json> FillFromStoredRows(Call& call, const coord::CollectionInfo& info,
+                                               const nlohmann::json& data);
   /// The timestamp of a write of `info` to the channels of `shards`, in flight (for the
   /// time ticks) until the returned Write is destroyed.
   ApiResult<TimeTicker::Write> BeginWrite(const coord::CollectionInfo& info, const std::vector<int32_t>& shards);

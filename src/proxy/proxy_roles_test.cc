@@ -190,6 +190,141 @@ TEST_F(ProxyRolesTest, CustomSchemaAutoIdJsonArraysAndErrors) {
   EXPECT_EQ(index["metricType"], "COSINE");
 }
 
+TEST_F(ProxyRolesTest, ScalarIndexesAreAcceptedDescribedAndDropped) {
+  const json fields = json::parse(R"([
+      {"fieldName":"pk","dataType":"Int64","isPrimary":true},
+      {"fieldName":"v","dataType":"FloatVector","elementTypeParams":{"dim":"2"}},
+      {"fieldName":"n","dataType":"Double"},
+      {"fieldName":"s","dataType":"VarChar","elementTypeParams":{"max_length":8}}])");
+  // Indexes on scalar fields alone: created, not loaded (the vector field has none).
+  Ok("collections/create", {{"collectionName", "only_scalar"}, {"schema", {{"fields", fields}}},
+                            {"indexParams", json::parse(R"([{"fieldName":"s","indexType":"INVERTED"}])")}});
+  EXPECT_EQ(Ok("collections/get_load_state", {{"collectionName", "only_scalar"}})["data"]["loadState"],
+            "LoadStateNotLoad");
+  // A scalar index type on the wrong field fails the create, which then creates nothing.
+  json bad = Call("collections/create", {{"collectionName", "c"}, {"schema", {{"fields", fields}}},
+                                         {"indexParams", json::parse(R"([
+      {"fieldName":"v","metricType":"L2","indexType":"HNSW"},
+      {"fieldName":"s","indexType":"STL_SORT"}])")}});
+  EXPECT_EQ(bad.value("code", -1), 1100) << bad.dump();
+  EXPECT_THAT(bad.value("message", ""), HasSubstr("field 's' (VarChar)"));
+  EXPECT_EQ(Ok("collections/has", {{"collectionName", "c"}})["data"]["has"], false);
+
+  Ok("collections/create", {{"collectionName", "c"}, {"schema", {{"fields", fields}}},
+                            {"indexParams", json::parse(R"([
+      {"fieldName":"v","metricType":"L2","indexType":"HNSW"},
+      {"fieldName":"s","indexName":"s_idx","indexType":"Trie"}])")}});
+  EXPECT_EQ(Ok("collections/get_load_state", {{"collectionName", "c"}})["data"]["loadState"], "LoadStateLoaded");
+  Ok("indexes/create", {{"collectionName", "c"},
+                        {"indexParams", json::parse(R"([{"fieldName":"n","indexName":"n_idx","indexType":"STL_SORT"}])")}});
+  EXPECT_EQ(Code("indexes/create", {{"collectionName", "c"}, {"indexParams", json::parse(R"([
+      {"fieldName":"pk","indexType":"NGRAM","params":{"min_gram":2,"max_gram":3}}])")}}),
+            1100);
+  EXPECT_EQ(Ok("indexes/list", {{"collectionName", "c"}})["data"], json::parse(R"(["v","s_idx","n_idx"])"));
+  Ok("entities/insert", {{"collectionName", "c"}, {"data", json::parse(R"([
+      {"pk":1,"v":[1,0],"n":0.5,"s":"one"},{"pk":2,"v":[0,1],"n":2.5,"s":"two"}])")}});
+  json index = Ok("indexes/describe", {{"collectionName", "c"}, {"indexName", "s_idx"}})["data"][0];
+  EXPECT_EQ(index["indexType"], "TRIE");
+  EXPECT_EQ(index["fieldName"], "s");
+  EXPECT_EQ(index["metricType"], "");
+  EXPECT_EQ(index["indexState"], "Finished");
+  // Filters on the indexed fields answer as before.
+  json rows = Ok("entities/query", {{"collectionName", "c"}, {"filter", "n > 1 and s like \"t%\""},
+                                    {"consistencyLevel", "Strong"}});
+  ASSERT_EQ(rows["data"].size(), 1u) << rows.dump();
+  EXPECT_EQ(rows["data"][0]["pk"], 2);
+  // Dropped like any index: after a release.
+  EXPECT_NE(Code("indexes/drop", {{"collectionName", "c"}, {"indexName", "n_idx"}}), 0);
+  Ok("collections/release", {{"collectionName", "c"}});
+  Ok("indexes/drop", {{"collectionName", "c"}, {"indexName", "n_idx"}});
+  EXPECT_EQ(Ok("indexes/list", {{"collectionName", "c"}})["data"], json::parse(R"(["v","s_idx"])"));
+}
+
+TEST_F(ProxyRolesTest, PartialUpdateKeepsTheFieldsARowLeavesOut) {
+  Ok("collections/create", json::parse(R"({"collectionName":"c","schema":{"enableDynamicField":true,"fields":[
+      {"fieldName":"pk","dataType":"VarChar","isPrimary":true,"elementTypeParams":{"max_length":8}},
+      {"fieldName":"v","dataType":"FloatVector","elementTypeParams":{"dim":"2"}},
+      {"fieldName":"n","dataType":"Int64"},
+      {"fieldName":"s","dataType":"VarChar","nullable":true,"elementTypeParams":{"max_length":8}}]},
+      "indexParams":[{"fieldName":"v","metricType":"L2","indexType":"FLAT"}]})"));
+  Ok("entities/insert", {{"collectionName", "c"}, {"data", json::parse(R"([
+      {"pk":"a","v":[1,0],"n":1,"s":"one","extra":"kept"},
+      {"pk":"b","v":[0,1],"n":2,"s":"two"}])")}});
+  const auto row = [&](const std::string& key) {
+    json rows = Ok("entities/query", {{"collectionName", "c"}, {"filter", "pk == \"" + key + "\""},
+                                      {"outputFields", {"*"}}, {"consistencyLevel", "Strong"}})["data"];
+    return rows.size() == 1 ? rows[0] : json();
+  };
+  // Only n of "a", and s of "b" set to null: everything else stays.
+  json reply = Ok("entities/upsert", {{"collectionName", "c"}, {"partialUpdate", true}, {"data", json::parse(R"([
+      {"pk":"a","n":10},{"pk":"b","s":null,"more":3}])")}});
+  EXPECT_EQ(reply["data"]["upsertCount"], 2);
+  json a = row("a");
+  EXPECT_EQ(a["n"], 10);
+  EXPECT_EQ(a["s"], "one");
+  EXPECT_EQ(a["v"], json::parse("[1.0,0.0]"));
+  EXPECT_EQ(a["extra"], "kept");
+  json b = row("b");
+  EXPECT_EQ(b["n"], 2);
+  EXPECT_TRUE(b["s"].is_null()) << b.dump();
+  EXPECT_EQ(b["more"], 3);
+  EXPECT_EQ(Ok("entities/query", {{"collectionName", "c"}, {"filter", ""}, {"outputFields", {"count(*)"}},
+                                  {"consistencyLevel", "Strong"}})["data"][0]["count(*)"],
+            2);
+  // A key that is not stored is an insert: its required fields must be there.
+  json missing = Call("entities/upsert", {{"collectionName", "c"}, {"partialUpdate", true},
+                                          {"data", json::parse(R"([{"pk":"z","n":5}])")}});
+  EXPECT_NE(missing.value("code", 0), 0) << missing.dump();
+  EXPECT_THAT(missing.value("message", ""), HasSubstr("v"));
+  Ok("entities/upsert", {{"collectionName", "c"}, {"partialUpdate", true},
+                         {"data", json::parse(R"([{"pk":"z","v":[1,1],"n":5}])")}});
+  EXPECT_EQ(row("z")["n"], 5);
+  // Without partialUpdate a missing field is still an error, and nothing changes.
+  EXPECT_NE(Code("entities/upsert", {{"collectionName", "c"}, {"data", json::parse(R"([{"pk":"a","n":11}])")}}), 0);
+  EXPECT_EQ(row("a")["n"], 10);
+  // A partial update needs the stored rows: refused while the collection is released.
+  Ok("collections/release", {{"collectionName", "c"}});
+  EXPECT_EQ(Code("entities/upsert", {{"collectionName", "c"}, {"partialUpdate", true},
+                                     {"data", json::parse(R"([{"pk":"a","n":12}])")}}),
+            101);
+}
+
+TEST_F(ProxyRolesTest, GroupingSearchReturnsGroupsOfNearestHits) {
+  Ok("collections/create", json::parse(R"({"collectionName":"c","schema":{"fields":[
+      {"fieldName":"id","dataType":"Int64","isPrimary":true},
+      {"fieldName":"v","dataType":"FloatVector","elementTypeParams":{"dim":"2"}},
+      {"fieldName":"doc","dataType":"Int64"}]},
+      "indexParams":[{"fieldName":"v","metricType":"L2","indexType":"FLAT"}]})"));
+  // Nearest to [1,0] in id order; docs 1,1,1,2,2,3.
+  Ok("entities/insert", {{"collectionName", "c"}, {"data", json::parse(R"([
+      {"id":1,"v":[1,0],"doc":1},{"id":2,"v":[1,0.1],"doc":1},{"id":3,"v":[1,0.2],"doc":1},
+      {"id":4,"v":[1,0.3],"doc":2},{"id":5,"v":[1,0.4],"doc":2},{"id":6,"v":[0,1],"doc":3}])")}});
+  const auto ids = [&](json extra) {
+    json body = {{"collectionName", "c"}, {"data", {{1, 0}}}, {"groupingField", "doc"}, {"consistencyLevel", "Strong"}};
+    body.update(extra);
+    json reply = Ok("entities/search", body);
+    std::vector<int64_t> out;
+    for (const json& row : reply["data"]) {
+      EXPECT_TRUE(row.contains("doc")) << row.dump();  // the group's value comes with each hit
+      out.push_back(row["id"]);
+    }
+    EXPECT_EQ(reply["topks"], json::array({out.size()}));
+    return out;
+  };
+  // Not strict: the first 4 candidates hold both groups, so the answer is taken from them
+  // (doc 2 has one hit there). Strict: the search widens until doc 2 has two.
+  EXPECT_EQ(ids({{"limit", 2}, {"groupSize", 2}}), (std::vector<int64_t>{1, 2, 4}));
+  EXPECT_EQ(ids({{"limit", 2}, {"groupSize", 2}, {"strictGroupSize", true}}), (std::vector<int64_t>{1, 2, 4, 5}));
+  // The first 3 candidates are all doc 1: the search widens until three groups are found.
+  EXPECT_EQ(ids({{"limit", 3}}), (std::vector<int64_t>{1, 4, 6}));
+  EXPECT_EQ(ids({{"limit", 1}, {"offset", 1}, {"groupSize", 2}, {"strictGroupSize", true}}),
+            (std::vector<int64_t>{4, 5}));
+  EXPECT_EQ(ids({{"limit", 5}, {"groupSize", 2}, {"strictGroupSize", true}}),
+            (std::vector<int64_t>{1, 2, 4, 5, 6}));
+  EXPECT_EQ(ids({{"limit", 2}, {"filter", "id > 1"}, {"outputFields", {"v"}}}), (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(Code("entities/search", {{"collectionName", "c"}, {"data", {{1, 0}}}, {"groupingField", "v"}}), 1100);
+}
+
 TEST_F(ProxyRolesTest, PartitionsAliasesDatabases) {
   Ok("collections/create", {{"collectionName", "docs"}, {"dimension", 2}});
   Ok("partitions/create", {{"collectionName", "docs"}, {"partitionName", "p1"}});

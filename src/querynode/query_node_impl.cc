@@ -119,6 +119,22 @@ std::map<std::string, uint64_t> QueryNodeImpl::TailPositions(int64_t collection_
   return collection == nullptr ? std::map<std::string, uint64_t>{} : collection->TailPositions();
 }
 
+uint64_t QueryNodeImpl::WalLagRecords() const {
+  std::vector<std::shared_ptr<LoadedCollection>> collections;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [id, collection] : collections_) collections.push_back(collection);
+  }
+  uint64_t lag = 0;
+  for (const auto& collection : collections) {
+    for (const auto& [channel, position] : collection->TailPositions()) {
+      auto last = log_->LastOffset(channel);
+      if (last.ok() && last->has_value() && **last + 1 > position) lag += **last + 1 - position;
+    }
+  }
+  return lag;
+}
+
 size_t QueryNodeImpl::NumSealedSegments(int64_t collection_id) const {
   std::shared_ptr<LoadedCollection> collection = Find(collection_id);
   return collection == nullptr ? 0 : collection->num_sealed();

@@ -84,6 +84,10 @@ class QueryNodeImpl final : public QueryNode {
   size_t NumGrowingRows(int64_t collection_id) const;
   /// The sealed segments served for `collection_id`, by id (empty when not loaded).
   std::vector<SealedSegmentStatus> SealedSegments(int64_t collection_id) const;
+  /// WAL records appended to the channels of the loaded collections and not applied here
+  /// yet, summed over the channels: what a Strong read would wait for. Asks the log for each
+  /// channel's last offset (a request per channel on NATS); a channel it cannot read counts 0.
+  uint64_t WalLagRecords() const;
 
  private:
   std::shared_ptr<LoadedCollection> Find(int64_t collection_id) const;

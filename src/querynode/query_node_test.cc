@@ -507,6 +507,19 @@ TEST_F(QueryNodeBasicTest, DamagedRecordStopsTheChannelLoudly) {
   // hole in it.
   auto later = node_->Search(Near(0));
   EXPECT_EQ(later.status().code(), StatusCode::kDataLoss);
+  // The records from the damaged one on are not applied: the lag metric shows them.
+  EXPECT_EQ(node_->WalLagRecords(), 2u);
+  Insert(info, {Row(3, 3)}, 400);
+  EXPECT_EQ(node_->WalLagRecords(), 3u);
+}
+
+TEST_F(QueryNodeBasicTest, WalLagIsZeroOnceTheTailCaughtUp) {
+  auto info = MakeCollection();
+  EXPECT_EQ(node_->WalLagRecords(), 0u);  // nothing loaded
+  Insert(info, {Row(1, 1)}, 200);
+  Insert(info, {Row(2, 2)}, 300);
+  Load(info);  // returns once the tail reached the end
+  EXPECT_EQ(node_->WalLagRecords(), 0u);
 }
 
 TEST_F(QueryNodeBasicTest, DamagedSegmentFailsTheLoad) {

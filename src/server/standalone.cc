@@ -76,6 +76,10 @@ void ExportMetrics(Standalone::Parts& p) {
                        [cache] { return static_cast<double>(cache->stats().evictions); });
   r.SetGaugeCallback("tessera_diskcache_bytes", "Bytes held by the query-node disk cache.",
                      [cache] { return static_cast<double>(cache->stats().bytes); });
+  r.SetGaugeCallback("tessera_querynode_wal_lag_records",
+                     "WAL records of loaded collections' channels not applied by the query node yet "
+                     "(summed over channels): what a Strong read waits for.",
+                     [qn = p.querynode.get()] { return static_cast<double>(qn->WalLagRecords()); });
 }
 
 }  // namespace
@@ -199,8 +203,9 @@ Status Standalone::Shutdown() {
     }
   }
   for (const char* name : {"tessera_diskcache_hits_total", "tessera_diskcache_misses_total",
-                           "tessera_diskcache_evictions_total", "tessera_diskcache_bytes"}) {
-    metrics::Registry::Default().RemoveCallback(name);  // they read the cache, which goes away
+                           "tessera_diskcache_evictions_total", "tessera_diskcache_bytes",
+                           "tessera_querynode_wal_lag_records"}) {
+    metrics::Registry::Default().RemoveCallback(name);  // they read the cache and the query node, which go away
   }
   p.coord->Stop();
   p.querynode->Stop();

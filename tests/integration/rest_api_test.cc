@@ -91,7 +91,8 @@ TEST_F(RestApiTest, TransportConventions) {
   EXPECT_NE(metrics->body.find("tessera_http_requests_total"), std::string::npos);
   for (const char* series : {"tessera_process_resident_memory_bytes", "tessera_diskcache_hits_total",
                              "tessera_diskcache_misses_total", "tessera_coord_segments", "tessera_wal_append_duration_seconds",
-                             "tessera_indexnode_pending_builds", "tessera_datanode_flushes_total"}) {
+                             "tessera_indexnode_pending_builds", "tessera_datanode_flushes_total",
+                             "tessera_querynode_wal_lag_records", "tessera_coord_deferred_index_builds"}) {
     EXPECT_NE(metrics->body.find(series), std::string::npos) << series << " is not exported";
   }
 }
