@@ -25,6 +25,8 @@ constexpr KeySpec kKeys[] = {
      .doc = "Root directory for local state (local object store, SQLite, WAL, cache)."},
     {.section = "server", .key = "shutdown_timeout", .type = kDuration, .default_value = "30s",
      .doc = "How long a graceful shutdown may take in all (in-flight requests, then the final flushes); past it, or at a second SIGTERM/SIGINT, the process exits 1 without finishing (acknowledged writes are in the WAL)."},
+    {.section = "server", .key = "drain_delay", .type = kDuration, .default_value = "0s",
+     .doc = "After SIGTERM/SIGINT, how long /readyz answers 503 while requests are still served, before the listener closes: time for a load balancer to take the server out of rotation. Part of server.shutdown_timeout, so it must be shorter."},
     {.section = "server", .key = "http_threads", .type = kInt, .default_value = "64",
      .doc = "HTTP worker threads: requests served at once (connections hold none between requests).",
      .min = 2, .max = 4096},

@@ -85,6 +85,12 @@ void ExportMetrics(Standalone::Parts& p) {
 }  // namespace
 
 Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
+  if (config.GetDuration("server.drain_delay") >= config.GetDuration("server.shutdown_timeout")) {
+    return Status::InvalidArgument("server.drain_delay (" + std::to_string(config.GetDuration("server.drain_delay").count()) +
+                                   " ms) must be shorter than server.shutdown_timeout (" +
+                                   std::to_string(config.GetDuration("server.shutdown_timeout").count()) +
+                                   " ms), which it is part of");
+  }
   TESSERA_RETURN_IF_ERROR(ApplyDataDir(config));
   auto p = std::make_unique<Parts>();
   p->config = std::move(config);
@@ -175,9 +181,15 @@ Status Standalone::Shutdown() {
   Parts& p = *parts_;
   if (p.stopped) return Status::OK();
   p.stopped = true;
-  TESSERA_LOG_INFO("shutting down: no new requests");
   p.http->SetReady(false);
-  if (!p.http->StopWithin(p.config.GetDuration("server.shutdown_timeout"))) {
+  const auto drain = p.config.GetDuration("server.drain_delay");
+  if (drain.count() > 0) {
+    TESSERA_LOG_INFO("shutting down: /readyz answers 503; serving for {} ms more before the listener closes",
+                     drain.count());
+    std::this_thread::sleep_for(drain);
+  }
+  TESSERA_LOG_INFO("shutting down: no new requests");
+  if (!p.http->StopWithin(p.config.GetDuration("server.shutdown_timeout") - drain)) {
     // Requests still run on the roles, so none of them can be stopped or destroyed. What
     // was acknowledged is in the WAL: end the process now; a restart replays it.
     TESSERA_LOG_ERROR("shutdown: in-flight requests outlived server.shutdown_timeout; exiting without a flush");

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -148,6 +150,43 @@ TEST(SlowDiskTest, ShutdownEndsWithinItsTimeoutAndLosesNothing) {
                                                     {"outputFields", {"count(*)"}}, {"consistencyLevel", "Strong"}});
     EXPECT_EQ(count["data"][0]["count(*)"], 50) << count.dump();
   }
+}
+
+// Shutdown with server.drain_delay (not a slow-disk case, but the same shutdown path):
+// /readyz turns 503 at once so a load balancer stops sending, requests are still answered
+// for the delay, then the server stops cleanly (exit 0). A delay not shorter than
+// server.shutdown_timeout, which it is part of, stops start-up.
+TEST(DrainTest, ReadyzAnswers503WhileRequestsAreStillServed) {
+  ScratchDir dir("tessera_drain");
+  auto refused = StandaloneProcess::Start(dir.Sub("refused"), {{"TESSERA_SERVER_DRAIN_DELAY", "5s"},
+                                                               {"TESSERA_SERVER_SHUTDOWN_TIMEOUT", "5s"}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("server.drain_delay"), std::string::npos) << refused.status().ToString();
+
+  auto server = StandaloneProcess::Start(dir.Sub("data"), {{"TESSERA_SERVER_DRAIN_DELAY", "3s"}});
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  RestClient client("127.0.0.1", (*server)->port());
+  MustCall(client, "collections/create", {{"collectionName", "d"}, {"dimension", 8}, {"metricType", "L2"}});
+  MustCall(client, "entities/insert", {{"collectionName", "d"}, {"data", json::array({Row(1), Row(2)})}});
+  const auto start = Clock::now();
+  (*server)->process().Signal(SIGTERM);
+  bool saw_503 = false;
+  while (!saw_503 && Clock::now() - start < std::chrono::seconds(2)) {
+    auto ready = client.Send("GET", "/readyz", "");
+    saw_503 = ready.ok() && ready->status == 503;
+    if (!saw_503) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(saw_503) << "/readyz did not turn 503 after SIGTERM";
+  // Still serving: liveness, and a Strong read of what was written.
+  EXPECT_EQ(client.Send("GET", "/healthz", "")->status, 200);
+  json count = MustCall(client, "entities/query",
+                        {{"collectionName", "d"}, {"outputFields", {"count(*)"}}, {"consistencyLevel", "Strong"}});
+  EXPECT_EQ(count["data"][0]["count(*)"], 2) << count.dump();
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(3)) << "the checks above ran past the drain delay";
+  auto code = (*server)->process().Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(code.ok()) << code.status().ToString();
+  EXPECT_EQ(*code, 0) << (*server)->LogTail();
+  EXPECT_GE(Clock::now() - start, std::chrono::seconds(3)) << "the listener closed before the drain delay ended";
 }
 
 }  // namespace
