@@ -20,7 +20,7 @@
 
 #include "common/crash_point.h"
 #include "common/logging.h"
-#include "common/metrics.h"
+#include "coord/coord_metrics.h"
 #include "coord/coordinator_impl.h"
 #include "segment/deltalog.h"
 #include "segment/stats.h"
@@ -33,11 +33,6 @@ namespace {
 constexpr size_t kMaxPlanInputs = 64;
 // Jobs remembered for GetCompactionState; older finished ones are forgotten.
 constexpr size_t kMaxRememberedJobs = 1000;
-
-metrics::Counter& PlanCounter(const std::string& result) {
-  return metrics::Registry::Default().GetCounter("tessera_coord_compaction_plans_total",
-                                                 "Compaction plans finished, by result.", {{"result", result}});
-}
 
 bool PlanDone(const auto& plan) {
   using State = std::remove_cvref_t<decltype(plan.state)>;
@@ -116,9 +111,7 @@ Result<int64_t> CoordinatorImpl::StartCompaction(int64_t collection_id, bool eve
     }
     compaction_jobs_[*job_id] = CompactionJob{.id = *job_id, .collection_id = collection_id, .plans = std::move(plans)};
   }
-  metrics::Registry::Default()
-      .GetCounter("tessera_coord_compaction_jobs_total", "Compaction jobs started (manual and background).")
-      .Inc();
+  CompactionJobsCounter().Inc();
   if (!has_plans) return *job_id;
   bool queued = false;
   {
@@ -439,7 +432,7 @@ void CoordinatorImpl::MaybeFinishCompactionOutput(int64_t output_id) {
       job->second.plans[plan].state = CompactionPlan::State::kCompleted;
     }
   }
-  PlanCounter("completed").Inc();
+  CompactionPlansCounter("completed").Inc();
 }
 
 void CoordinatorImpl::FailPlanLocked(int64_t job_id, size_t plan_index, const std::string& error) {
@@ -454,7 +447,7 @@ void CoordinatorImpl::FailPlanLocked(int64_t job_id, size_t plan_index, const st
     // Its index builds no longer wait for compaction: the retry loop submits them.
     if (deferred_builds_.erase(input) > 0) undeferred_.insert(input);
   }
-  PlanCounter("failed").Inc();
+  CompactionPlansCounter("failed").Inc();
   TESSERA_LOG_WARN("compaction job {} plan {} failed: {}", job_id, plan_index, error);
 }
 

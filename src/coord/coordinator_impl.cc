@@ -4,6 +4,7 @@
 
 #include "common/logging.h"
 #include "common/metrics.h"
+#include "coord/coord_metrics.h"
 #include "coord/meta_keys.h"
 
 namespace tessera::coord {
@@ -34,6 +35,7 @@ Result<std::unique_ptr<CoordinatorImpl>> CoordinatorImpl::Open(CoordinatorOption
   TESSERA_ASSIGN_OR_RETURN(coord->ids_, IdAllocator::Open(meta));
   TESSERA_RETURN_IF_ERROR(coord->Recover(std::move(snapshot)));
   coord->compaction_pool_ = std::make_unique<ThreadPool>(1, "coord-compact");
+  RegisterCoordMetrics();
   return coord;
 }
 

@@ -17,7 +17,7 @@
 
 #include "common/crash_point.h"
 #include "common/logging.h"
-#include "common/metrics.h"
+#include "coord/coord_metrics.h"
 #include "coord/coordinator_impl.h"
 
 namespace tessera::coord {
@@ -156,9 +156,7 @@ Status CoordinatorImpl::GarbageCollectOnce() {
       present.erase(key);
       unreferenced_since_.erase(key);
     }
-    metrics::Registry::Default()
-        .GetCounter("tessera_coord_gc_deleted_objects_total", "Objects deleted by garbage collection.")
-        .Inc(static_cast<double>(batch.size()));
+    GcDeletedObjectsCounter().Inc(static_cast<double>(batch.size()));
   }
   if (!doomed.empty()) TESSERA_LOG_INFO("garbage collection deleted {} objects", doomed.size());
 

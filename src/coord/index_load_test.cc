@@ -5,6 +5,7 @@
 #include <atomic>
 #include <thread>
 
+#include "common/metrics.h"
 #include "coord/coord_test_util.h"
 #include "coord/meta_keys.h"
 
@@ -507,6 +508,18 @@ TEST_F(CoordTest, ConcurrentFlushesBuildsAndLoad) {
     EXPECT_EQ(*coord_->ChannelCheckpoint(info.Channel(shard)), kPerShard * 10u);
   }
   EXPECT_EQ(*coord_->CountRows(info.id, std::nullopt), 2u * 4u * kPerShard);
+}
+
+// Counters exist from the coordinator's open on, before their first event (a series that
+// appears only at its first increment breaks rate() and alerts on it).
+TEST_F(CoordTest, CountersExistAtZeroFromTheStart) {
+  const std::string text = metrics::Registry::Default().Render();
+  for (const char* series : {"tessera_coord_index_builds_total{result=\"failed\"}",
+                             "tessera_coord_compaction_plans_total{result=\"failed\"}",
+                             "tessera_coord_compaction_jobs_total", "tessera_coord_gc_deleted_objects_total",
+                             "tessera_coord_flush_requests_total", "tessera_coord_segments_flushed_total"}) {
+    EXPECT_NE(text.find(series), std::string::npos) << series << " missing from:\n" << text;
+  }
 }
 
 TEST_F(CoordTest, NoNodesAttached) {

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "common/logging.h"
-#include "common/metrics.h"
+#include "coord/coord_metrics.h"
 #include "coord/coordinator_impl.h"
 #include "coord/names.h"
 #include "coord/scalar_index.h"
@@ -17,12 +17,6 @@
 namespace tessera::coord {
 
 namespace {
-
-metrics::Counter& BuildCounter(const std::string& result) {
-  return metrics::Registry::Default().GetCounter("tessera_coord_index_builds_total",
-                                                 "Index builds reported back by index nodes, by result.",
-                                                 {{"result", result}});
-}
 
 constexpr std::string_view kForeignBuildParams[] = {
     "M",          "efConstruction",  "nlist",         "m",           "nbits",          "mmap.enabled",
@@ -308,7 +302,7 @@ Result<IndexProgress> CoordinatorImpl::DescribeIndexProgress(int64_t collection_
 
 Status CoordinatorImpl::IndexBuilt(int64_t segment_id, int64_t index_id, const std::string& object_key) {
   TESSERA_RETURN_IF_ERROR(storage::ValidateObjectKey(object_key));
-  BuildCounter("built").Inc();
+  IndexBuildsCounter("built").Inc();
   int64_t collection_id = 0;
   bool push = false;
   bool compaction_output = false;
@@ -351,7 +345,7 @@ Status CoordinatorImpl::IndexBuilt(int64_t segment_id, int64_t index_id, const s
 }
 
 Status CoordinatorImpl::IndexBuildFailed(int64_t segment_id, int64_t index_id, const std::string& reason) {
-  BuildCounter("failed").Inc();
+  IndexBuildsCounter("failed").Inc();
   std::lock_guard lock(mu_);
   pending_builds_.erase({segment_id, index_id});
   UpdateGaugesLocked();

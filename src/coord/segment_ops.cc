@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "common/logging.h"
-#include "common/metrics.h"
+#include "coord/coord_metrics.h"
 #include "coord/coordinator_impl.h"
 
 namespace tessera::coord {
@@ -80,9 +80,7 @@ Status CoordinatorImpl::SegmentFlushed(const SegmentInfo& reported) {
     loaded = info->loaded;
     UpdateGaugesLocked();
   }
-  metrics::Registry::Default()
-      .GetCounter("tessera_coord_segments_flushed_total", "Sealed segments recorded by the coordinator.")
-      .Inc();
+  SegmentsFlushedCounter().Inc();
   SubmitBuilds(std::move(jobs));
   if (loaded) PushSegment(segment.collection_id, segment.id);
   return Status::OK();
@@ -106,9 +104,7 @@ Status CoordinatorImpl::Flush(int64_t collection_id) {
     TESSERA_RETURN_IF_ERROR(CollectionByIdLocked(collection_id).status());
   }
   if (data_node_ == nullptr) return Status::Unavailable("flush: no data node is attached to the coordinator");
-  metrics::Registry::Default()
-      .GetCounter("tessera_coord_flush_requests_total", "Flush requests passed to the data node.")
-      .Inc();
+  FlushRequestsCounter().Inc();
   return data_node_->Flush(collection_id);
 }
 
