@@ -7,6 +7,7 @@
 #include "common/logging.h"
 #include "coord/coordinator_impl.h"
 #include "coord/names.h"
+#include "coord/properties.h"
 
 namespace tessera::coord {
 
@@ -77,6 +78,7 @@ bool HasPartitionKey(const core::CollectionSchema& schema) {
 
 Status CoordinatorImpl::CreateDatabase(const std::string& name, const std::map<std::string, std::string>& properties) {
   TESSERA_RETURN_IF_ERROR(ValidateName("database", name));
+  TESSERA_RETURN_IF_ERROR(ValidateDatabaseProperties(properties));
   TESSERA_ASSIGN_OR_RETURN(const int64_t id, ids_->Allocate(1));
   std::lock_guard lock(mu_);
   if (databases_.count(name) > 0) return Status::AlreadyExists("database already exists[database=" + name + "]");
@@ -118,6 +120,7 @@ Status CoordinatorImpl::AlterDatabase(const std::string& name, const std::map<st
                                       const std::vector<std::string>& drop_keys) {
   std::lock_guard lock(mu_);
   TESSERA_RETURN_IF_ERROR(CheckDatabaseLocked(name));
+  TESSERA_RETURN_IF_ERROR(ValidateDatabaseProperties(set));
   DatabaseInfo updated = databases_.at(name);
   ApplyProperties(&updated.properties, set, drop_keys);
   TESSERA_RETURN_IF_ERROR(store_.Apply({CatalogStore::PutDatabase(updated)}));
@@ -131,6 +134,7 @@ Result<CollectionInfo> CoordinatorImpl::CreateCollection(const CreateCollectionR
   const std::string db = DbOrDefault(request.db_name);
   const std::string& name = request.schema.name;
   TESSERA_RETURN_IF_ERROR(ValidateName("collection", name));
+  TESSERA_RETURN_IF_ERROR(ValidateCollectionProperties(request.properties));
   int32_t shards = request.num_shards == 0 ? 1 : request.num_shards;
   if (shards < 1 || shards > kMaxShards) {
     return Status::InvalidArgument("invalid shard number " + std::to_string(request.num_shards) +
@@ -201,6 +205,15 @@ Result<CollectionInfo> CoordinatorImpl::CreateCollection(const CreateCollectionR
     }
     if (FindByAliasLocked(db, name) != nullptr) {
       return Status::AlreadyExists("collection name conflicts with an existing alias" + CollectionTag(db, name));
+    }
+    if (const std::optional<int64_t> limit = MaxCollections(databases_.at(db).properties)) {
+      const auto count = std::count_if(collections_.begin(), collections_.end(),
+                                       [&](const auto& entry) { return entry.second.db_name == db; });
+      if (count >= *limit) {
+        return Status::FailedPrecondition("exceeded the limit number of collections[database=" + db + "][limit=" +
+                                          std::to_string(*limit) + "]: the database's " + kMaxCollectionsProperty +
+                                          " property allows no more");
+      }
     }
     TESSERA_RETURN_IF_ERROR(store_.Apply({CatalogStore::PutCollection(info)}));
     collections_[info.id] = info;
@@ -357,6 +370,7 @@ Status CoordinatorImpl::AlterCollectionProperties(const std::string& db, const s
                                                   const std::map<std::string, std::string>& set,
                                                   const std::vector<std::string>& drop_keys) {
   std::lock_guard lock(mu_);
+  TESSERA_RETURN_IF_ERROR(ValidateCollectionProperties(set));
   TESSERA_ASSIGN_OR_RETURN(CollectionInfo * info, ResolveLocked(DbOrDefault(db), name));
   CollectionInfo updated = *info;
   ApplyProperties(&updated.properties, set, drop_keys);

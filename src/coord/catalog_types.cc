@@ -286,6 +286,12 @@ const PartitionInfo* CollectionInfo::FindPartition(std::string_view name) const 
   return nullptr;
 }
 
+std::set<int64_t> CollectionInfo::LivePartitionIds() const {
+  std::set<int64_t> ids;
+  for (const PartitionInfo& p : partitions) ids.insert(p.id);
+  return ids;
+}
+
 const IndexInfo* CollectionInfo::FindIndex(std::string_view name) const {
   for (const IndexInfo& index : indexes) {
     if (index.name == name) return &index;

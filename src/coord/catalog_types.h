@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,9 @@ struct CollectionInfo {
   std::string Channel(int32_t shard) const;
   std::vector<std::string> Channels() const;
   const PartitionInfo* FindPartition(std::string_view name) const;
+  /// Ids of the partitions the collection lists. Rows of other partition ids belong to
+  /// dropped partitions (compaction removes them); an empty set restricts nothing.
+  std::set<int64_t> LivePartitionIds() const;
   const IndexInfo* FindIndex(std::string_view name) const;
   /// The index on field `field_id`, or nullptr.
   const IndexInfo* IndexOnField(int64_t field_id) const;

@@ -22,6 +22,7 @@
 #include "common/logging.h"
 #include "coord/coord_metrics.h"
 #include "coord/coordinator_impl.h"
+#include "coord/properties.h"
 #include "segment/deltalog.h"
 #include "segment/stats.h"
 
@@ -63,7 +64,9 @@ Result<std::vector<int64_t>> CoordinatorImpl::CompactAll() {
   std::vector<int64_t> collection_ids;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [id, info] : collections_) collection_ids.push_back(id);
+    for (const auto& [id, info] : collections_) {
+      if (AutoCompactionEnabled(info.properties)) collection_ids.push_back(id);
+    }
   }
   std::vector<int64_t> jobs;
   if (data_node_ == nullptr) return jobs;
@@ -140,7 +143,7 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
   {
     std::lock_guard lock(mu_);
     if (auto coll = collections_.find(collection_id); coll != collections_.end()) {
-      for (const PartitionInfo& p : coll->second.partitions) live_partitions.insert(p.id);
+      live_partitions = coll->second.LivePartitionIds();
     }
     for (const SegmentInfo& segment : LiveSegmentsLocked(collection_id)) {
       auto& logs = channel_deltalogs[segment.channel];

@@ -9,6 +9,7 @@
 #include "coord/coord_metrics.h"
 #include "coord/coordinator_impl.h"
 #include "coord/names.h"
+#include "coord/properties.h"
 #include "coord/scalar_index.h"
 #include "index/index.h"
 #include "index/metric.h"
@@ -71,6 +72,7 @@ std::vector<indexnode::BuildJob> CoordinatorImpl::PlanBuildsLocked(const Collect
 bool CoordinatorImpl::DefersBuildLocked(const CollectionInfo& info, const SegmentInfo& segment) const {
   if (data_node_ == nullptr || options_.compaction_interval.count() == 0) return false;
   if (!segment.compacted_from.empty() || undeferred_.count(segment.id) > 0) return false;
+  if (!AutoCompactionEnabled(info.properties)) return false;
   if (std::none_of(info.indexes.begin(), info.indexes.end(), [&](const IndexInfo& i) { return info.BuildsFiles(i); })) {
     return false;  // nothing to build anyway
   }

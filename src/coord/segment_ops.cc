@@ -122,14 +122,13 @@ Result<uint64_t> CoordinatorImpl::CountRows(int64_t collection_id, std::optional
       }
     }
     const bool single_partition = info->partitions.size() == 1;
-    std::set<int64_t> live_partitions;
-    for (const PartitionInfo& p : info->partitions) live_partitions.insert(p.id);
+    const std::set<int64_t> live_partitions = info->LivePartitionIds();
     for (const auto& [id, segment] : segments_) {
       if (segment.collection_id != collection_id || segment.dropped) continue;
       if (!partition_id.has_value()) {
         // Rows of dropped partitions (gone at the segment's next compaction) do not count.
         uint64_t dead = 0;
-        for (const auto& [partition, n] : segment.partition_rows) dead += live_partitions.count(partition) ? 0 : n;
+        for (const auto& [partition, n] : segment.partition_rows) dead += live_partitions.empty() || live_partitions.count(partition) ? 0 : n;
         rows += segment.num_rows - std::min<uint64_t>(dead, segment.num_rows);
       } else if (!segment.partition_rows.empty()) {
         auto it = segment.partition_rows.find(*partition_id);

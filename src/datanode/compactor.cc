@@ -125,8 +125,7 @@ Status CopyLiveRows(const coord::CollectionInfo& collection, const coord::Segmen
   const auto& ts = static_cast<const core::Int64Column&>(*timestamps);
   const auto& partition_ids = static_cast<const core::Int64Column&>(*partitions);
   // Rows of a dropped partition are dropped (a collection listing no partitions keeps all).
-  std::set<int64_t> live_partitions;
-  for (const coord::PartitionInfo& p : collection.partitions) live_partitions.insert(p.id);
+  const std::set<int64_t> live_partitions = collection.LivePartitionIds();
   for (size_t row = 0; row < input.num_rows; ++row) {
     if (pk.IsNull(row)) return Status::DataLoss("segment " + std::to_string(input.id) + ": null primary key");
     if (!live_partitions.empty() && live_partitions.count(partition_ids.Value(row)) == 0) continue;

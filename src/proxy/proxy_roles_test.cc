@@ -325,6 +325,18 @@ TEST_F(ProxyRolesTest, GroupingSearchReturnsGroupsOfNearestHits) {
   EXPECT_EQ(Code("entities/search", {{"collectionName", "c"}, {"data", {{1, 0}}}, {"groupingField", "v"}}), 1100);
 }
 
+TEST_F(ProxyRolesTest, PropertiesOfTheWrongTypeAreRefusedNamingTheKey) {
+  Ok("collections/create", {{"collectionName", "c"}, {"dimension", 2}});
+  json bad = Call("collections/alter_properties",
+                  {{"collectionName", "c"}, {"properties", {{"collection.ttl.seconds", "abc"}}}});
+  EXPECT_NE(bad.value("code", 0), 0) << bad.dump();
+  EXPECT_THAT(bad.value("message", ""), HasSubstr("collection.ttl.seconds"));
+  Ok("collections/alter_properties", {{"collectionName", "c"}, {"properties", {{"mmap.enabled", true}}}});
+  json db = Call("databases/create", {{"dbName", "d"}, {"properties", {{"database.max.collections", "x"}}}});
+  EXPECT_NE(db.value("code", 0), 0) << db.dump();
+  EXPECT_THAT(db.value("message", ""), HasSubstr("database.max.collections"));
+}
+
 TEST_F(ProxyRolesTest, PartitionsAliasesDatabases) {
   Ok("collections/create", {{"collectionName", "docs"}, {"dimension", 2}});
   Ok("partitions/create", {{"collectionName", "docs"}, {"partitionName", "p1"}});

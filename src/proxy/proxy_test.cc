@@ -741,10 +741,10 @@ TEST_F(ProxyTest, CollectionMaintenance) {
   EXPECT_EQ(h_.Ok("collections/get_compaction_state", {{"compactionID", job}})["data"]["compactionID"], job);
   EXPECT_EQ(Code("collections/get_compaction_state", json::object()), 1802);
 
-  h_.Ok("collections/alter_properties", {{"collectionName", "docs"}, {"properties", {{"collection.ttl.seconds", 60}}}});
+  h_.Ok("collections/alter_properties", {{"collectionName", "docs"}, {"properties", {{"collection.insertRate.max.mb", 60}}}});
   EXPECT_EQ(h_.Ok("collections/describe", {{"collectionName", "docs"}})["data"]["properties"],
-            json::parse(R"([{"key":"collection.ttl.seconds","value":"60"}])"));
-  h_.Ok("collections/drop_properties", {{"collectionName", "docs"}, {"propertyKeys", {"collection.ttl.seconds"}}});
+            json::parse(R"([{"key":"collection.insertRate.max.mb","value":"60"}])"));
+  h_.Ok("collections/drop_properties", {{"collectionName", "docs"}, {"propertyKeys", {"collection.insertRate.max.mb"}}});
   EXPECT_EQ(h_.Ok("collections/describe", {{"collectionName", "docs"}})["data"]["properties"], json::array());
 
   h_.Ok("collections/rename", {{"collectionName", "docs"}, {"newCollectionName", "renamed"}});
