@@ -369,13 +369,27 @@ Status CoordinatorImpl::RenameCollection(const std::string& db_name, const std::
 Status CoordinatorImpl::AlterCollectionProperties(const std::string& db, const std::string& name,
                                                   const std::map<std::string, std::string>& set,
                                                   const std::vector<std::string>& drop_keys) {
-  std::lock_guard lock(mu_);
   TESSERA_RETURN_IF_ERROR(ValidateCollectionProperties(set));
-  TESSERA_ASSIGN_OR_RETURN(CollectionInfo * info, ResolveLocked(DbOrDefault(db), name));
-  CollectionInfo updated = *info;
-  ApplyProperties(&updated.properties, set, drop_keys);
-  TESSERA_RETURN_IF_ERROR(store_.Apply({CatalogStore::PutCollection(updated)}));
-  *info = std::move(updated);
+  int64_t collection_id = 0;
+  bool loaded = false;
+  {
+    std::lock_guard lock(mu_);
+    TESSERA_ASSIGN_OR_RETURN(CollectionInfo * info, ResolveLocked(DbOrDefault(db), name));
+    CollectionInfo updated = *info;
+    ApplyProperties(&updated.properties, set, drop_keys);
+    TESSERA_RETURN_IF_ERROR(store_.Apply({CatalogStore::PutCollection(updated)}));
+    *info = std::move(updated);
+    collection_id = info->id;
+    loaded = info->loaded;
+  }
+  // The query node reads some of them (collection.ttl.seconds): it gets the new info.
+  if (loaded) {
+    Status s = PushLoad(collection_id);
+    if (!s.ok()) {
+      TESSERA_LOG_WARN("properties of collection {} changed: query node refresh failed: {}", collection_id,
+                       s.ToString());
+    }
+  }
   return Status::OK();
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include "coord/hybrid_timestamp.h"
+
 namespace tessera::coord {
 
 namespace {
@@ -286,6 +288,21 @@ const PartitionInfo* CollectionInfo::FindPartition(std::string_view name) const 
   return nullptr;
 }
 
+int64_t CollectionInfo::TtlSeconds() const {
+  auto it = properties.find("collection.ttl.seconds");
+  if (it == properties.end()) return 0;
+  int64_t seconds = 0;
+  const std::string& text = it->second;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  return ec == std::errc() && end == text.data() + text.size() && seconds > 0 ? seconds : 0;
+}
+
+uint64_t CollectionInfo::ExpiredBefore(int64_t now_ms) const {
+  const int64_t ttl = TtlSeconds();
+  if (ttl == 0 || ttl > now_ms / 1000) return 0;
+  return ComposeTimestamp(now_ms - ttl * 1000, 0);
+}
+
 std::set<int64_t> CollectionInfo::LivePartitionIds() const {
   std::set<int64_t> ids;
   for (const PartitionInfo& p : partitions) ids.insert(p.id);
@@ -425,6 +442,7 @@ nlohmann::json ToJson(const SegmentInfo& info) {
       {"num_rows", info.num_rows},
       {"memory_size", info.memory_size},
       {"deleted_rows", info.deleted_rows},
+      {"max_timestamp", info.max_timestamp},
       {"binlogs", std::move(binlogs)},
       {"deltalogs", info.deltalogs},
       {"stats", info.stats},
@@ -449,6 +467,7 @@ Result<SegmentInfo> SegmentFromJson(const nlohmann::json& j) {
   TESSERA_RETURN_IF_ERROR(r.Uint64("num_rows", &info.num_rows, /*required=*/true));
   TESSERA_RETURN_IF_ERROR(r.Uint64("memory_size", &info.memory_size));
   TESSERA_RETURN_IF_ERROR(r.Uint64("deleted_rows", &info.deleted_rows));  // absent in older entries: 0
+  TESSERA_RETURN_IF_ERROR(r.Uint64("max_timestamp", &info.max_timestamp));  // likewise
   if (info.deleted_rows > info.num_rows) return r.Bad("deleted_rows", "exceeds num_rows");
   TESSERA_RETURN_IF_ERROR(r.Uint64("time_tick", &info.time_tick));  // absent before time ticks: 0
   const auto as_string = [](const json& v, std::string* out) {

@@ -83,6 +83,13 @@ struct CollectionInfo {
   /// dropped partitions (compaction removes them); an empty set restricts nothing.
   std::set<int64_t> LivePartitionIds() const;
   const IndexInfo* FindIndex(std::string_view name) const;
+  /// collection.ttl.seconds (0: rows never expire; a malformed value, which the coordinator
+  /// refuses to store, also reads as 0).
+  int64_t TtlSeconds() const;
+  /// The hybrid timestamp below which this collection's rows have expired when the wall
+  /// clock reads `now_ms`; 0 when it has no TTL. Searches and queries hide such rows and
+  /// compaction drops them.
+  uint64_t ExpiredBefore(int64_t now_ms) const;
   /// The index on field `field_id`, or nullptr.
   const IndexInfo* IndexOnField(int64_t field_id) const;
   /// True for an index on a vector field, which is built per segment into an index file;
@@ -104,6 +111,9 @@ struct SegmentInfo {
   /// bound of its dead rows (deletes from later ranges are not counted); a compaction output
   /// has none. Index builds are deferred for mostly-deleted segments (src/coord/README.md).
   uint64_t deleted_rows = 0;
+  /// The newest row's hybrid timestamp (0 = unknown: written before it was recorded, or no
+  /// rows). With a TTL, a segment whose newest row has expired is compacted away.
+  uint64_t max_timestamp = 0;
   /// Bytes the rows take in memory, as the data node measured them when it wrote the
   /// segment (what it seals on); compaction sizes its merges with it. 0 = unknown.
   uint64_t memory_size = 0;

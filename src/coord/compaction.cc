@@ -15,6 +15,7 @@
 // A failure anywhere abandons the plan: the inputs stay live, the output's files are garbage.
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <utility>
 
@@ -155,6 +156,16 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
     }
   }
   const uint64_t target = options_.compaction_target_size;
+  uint64_t expired_before = 0;  // TTL: segments whose newest row is older have expired whole
+  {
+    std::lock_guard lock(mu_);
+    if (auto coll = collections_.find(collection_id); coll != collections_.end()) {
+      const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+      expired_before = coll->second.ExpiredBefore(now_ms);
+    }
+  }
   const double ratio = options_.compaction_delete_ratio;
   std::vector<CompactionPlan> plans;
   for (auto& [channel, segments] : by_channel) {
@@ -191,6 +202,7 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
       const bool is_small = segment.memory_size < target / 2;
       // A segment whose index builds wait for this (DefersBuildLocked) is always taken.
       bool is_heavy = segment.deleted_rows * 2 > segment.num_rows;
+      is_heavy = is_heavy || (segment.num_rows > 0 && segment.max_timestamp > 0 && segment.max_timestamp < expired_before);
       // Rows of a dropped partition are rewritten away like deleted ones.
       for (const auto& [partition, rows] : segment.partition_rows) {
         is_heavy = is_heavy || (rows > 0 && !live_partitions.empty() && live_partitions.count(partition) == 0);

@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "coord/coord_test_util.h"
+#include "coord/hybrid_timestamp.h"
 #include "coord/meta_keys.h"
 #include "storage/log/local_log.h"
 
@@ -173,6 +175,37 @@ TEST_F(CoordTest, MostlyDeletedSegmentsAreCompactedBeforeTheyAreIndexed) {
   EXPECT_TRUE(Ids(*coord_->ListSegments(info.id)).count(job.segment.id));
   EXPECT_EQ(coord_->DescribeIndexProgress(info.id, index_id)->state, "Finished");
   (void)half;
+}
+
+// With a TTL, a segment whose newest row has expired is rewritten (into nothing) however
+// large it is; one with a live row is left alone.
+TEST_F(CoordTest, SegmentsWhoseRowsAllExpiredAreCompactedAway) {
+  CollectionInfo info = Create("books");
+  ASSERT_OK(coord_->AlterCollectionProperties("default", "books", {{"collection.ttl.seconds", "60"}}, {}));
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto flushed = [&](uint64_t start, int64_t first_pk, uint64_t max_timestamp) {
+    auto id = coord_->AllocateIds(1);
+    EXPECT_TRUE(id.ok());
+    std::vector<int64_t> pks;
+    for (int64_t i = 0; i < 150; ++i) pks.push_back(first_pk + i);  // not small
+    SegmentInfo s = testing::WriteSegmentFiles(*objects_, info, 0, *id, start, start + 10, pks, {});
+    s.max_timestamp = max_timestamp;
+    EXPECT_OK(coord_->SegmentFlushed(s));
+    return s;
+  };
+  SegmentInfo expired = flushed(0, 0, ComposeTimestamp(now_ms - 120 * 1000, 0));
+  SegmentInfo live = flushed(10, 1000, ComposeTimestamp(now_ms, 0));
+  auto job = coord_->Compact(info.id);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(data_.mu);
+    return !data_.compactions.empty();
+  }));
+  std::lock_guard lock(data_.mu);
+  ASSERT_EQ(data_.compactions.size(), 1u);
+  EXPECT_EQ(Ids(data_.compactions[0].inputs), (std::set<int64_t>{expired.id}));
+  (void)live;
 }
 
 TEST_F(CoordTest, CompactionMayRetireDeletesUpToTheChannelsLargestTick) {

@@ -9,7 +9,7 @@ namespace tessera::coord {
 
 namespace {
 
-enum class Kind { kBool, kNonNegativeInt, kNonNegativeNumber, kZero };
+enum class Kind { kBool, kNonNegativeInt, kNonNegativeNumber };
 
 struct KnownProperty {
   std::string_view key;
@@ -17,7 +17,7 @@ struct KnownProperty {
 };
 
 constexpr KnownProperty kCollectionProperties[] = {
-    {"collection.ttl.seconds", Kind::kZero},
+    {"collection.ttl.seconds", Kind::kNonNegativeInt},
     {"mmap.enabled", Kind::kBool},
     {"lazyload.enabled", Kind::kBool},
     {"collection.autocompaction.enabled", Kind::kBool},
@@ -85,17 +85,6 @@ Status Validate(const KnownProperty (&known)[N], const std::map<std::string, std
           return Status::InvalidArgument("property " + key + " must be a non-negative number, got \"" + value + "\"");
         }
         break;
-      case Kind::kZero: {
-        const std::optional<int64_t> seconds = ParseNonNegativeInt(value);
-        if (!seconds) {
-          return Status::InvalidArgument("property " + key + " must be a non-negative integer, got \"" + value + "\"");
-        }
-        if (*seconds != 0) {
-          return Status::InvalidArgument("property " + key + " is not supported by this server: rows do not expire "
-                                         "(only 0, no expiry, is accepted)");
-        }
-        break;
-      }
     }
   }
   return Status::OK();

@@ -5,8 +5,8 @@
 // fails the request instead of being stored. What Tessera does with them:
 //   database.max.collections        enforced: creating one more collection is refused
 //   collection.autocompaction.enabled  "false" stops background compaction of the collection
-//   collection.ttl.seconds          only 0 (no expiry): Tessera does not expire rows, and
-//                                   storing a TTL it never applies would mislead
+//   collection.ttl.seconds          rows older than this are hidden from searches and
+//                                   queries and dropped by compaction (CollectionInfo::ExpiredBefore)
 //   mmap.enabled, lazyload.enabled, rate limits, replica numbers, ...: accepted, no effect
 //                                   (performance and placement hints of a Milvus cluster)
 
@@ -26,7 +26,7 @@ inline constexpr char kMaxCollectionsProperty[] = "database.max.collections";
 inline constexpr char kAutoCompactionProperty[] = "collection.autocompaction.enabled";
 
 /// InvalidArgument naming the key and the expected value for a known collection property
-/// with a bad value (or a TTL other than 0).
+/// with a bad value.
 Status ValidateCollectionProperties(const std::map<std::string, std::string>& properties);
 /// The same for database properties.
 Status ValidateDatabaseProperties(const std::map<std::string, std::string>& properties);

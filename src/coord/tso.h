@@ -11,18 +11,10 @@
 #include <mutex>
 
 #include "common/result.h"
+#include "coord/hybrid_timestamp.h"
 #include "storage/meta/meta_store.h"
 
 namespace tessera::coord {
-
-/// Bits of a hybrid timestamp that hold the logical counter.
-inline constexpr int kLogicalBits = 18;
-inline constexpr uint64_t kMaxLogical = (uint64_t{1} << kLogicalBits) - 1;
-
-inline uint64_t ComposeTimestamp(int64_t physical_ms, uint64_t logical) {
-  return (static_cast<uint64_t>(physical_ms) << kLogicalBits) | logical;
-}
-inline int64_t PhysicalMs(uint64_t ts) { return static_cast<int64_t>(ts >> kLogicalBits); }
 
 /// Hybrid timestamps (physical ms << 18 | logical), strictly increasing, also across
 /// restarts: the store key holds a physical time no handed-out timestamp reaches, moved

@@ -1,6 +1,7 @@
 #include "datanode/compactor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -105,9 +106,10 @@ Result<uint64_t> KeepUnretiredDeletes(const std::vector<coord::SegmentInfo>& inp
   return dropped;
 }
 
-/// Appends the rows of `input` that no delete hides to `out`.
+/// Appends the rows of `input` that no delete hides, in a live partition and not expired
+/// (timestamp below `expired_before`, when not 0) to `out`.
 Status CopyLiveRows(const coord::CollectionInfo& collection, const coord::SegmentInfo& input,
-                    const DeleteIndex& deletes, const GetFn& get, SegmentData* out) {
+                    const DeleteIndex& deletes, uint64_t expired_before, const GetFn& get, SegmentData* out) {
   const core::CollectionSchema& schema = collection.schema;
   std::vector<std::unique_ptr<core::Column>> columns;
   size_t pk_index = 0;
@@ -129,6 +131,7 @@ Status CopyLiveRows(const coord::CollectionInfo& collection, const coord::Segmen
   for (size_t row = 0; row < input.num_rows; ++row) {
     if (pk.IsNull(row)) return Status::DataLoss("segment " + std::to_string(input.id) + ": null primary key");
     if (!live_partitions.empty() && live_partitions.count(partition_ids.Value(row)) == 0) continue;
+    if (static_cast<uint64_t>(ts.Value(row)) < expired_before) continue;
     auto it = deletes.find(PrimaryKeyAt(pk, row));
     if (it != deletes.end() && static_cast<uint64_t>(ts.Value(row)) < it->second) continue;
     out->rows->AppendRowFrom(**rows, row);
@@ -190,9 +193,13 @@ Result<CompactionResult> CompactSegments(const coord::CollectionInfo& collection
   const DeleteIndex deletes = IndexDeletes(all_deltalogs, logs);
   auto data = SegmentData::Create(collection.schema);
   if (!data.ok()) return data.status().WithContext(what);
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const uint64_t expired_before = collection.ExpiredBefore(now_ms);  // TTL: expired rows are dropped
   for (const coord::SegmentInfo& input : inputs) {
     if (input.num_rows == 0) continue;
-    TESSERA_RETURN_IF_ERROR(CopyLiveRows(collection, input, deletes, get, &*data).WithContext(what));
+    TESSERA_RETURN_IF_ERROR(
+        CopyLiveRows(collection, input, deletes, expired_before, get, &*data).WithContext(what));
   }
   auto retired = KeepUnretiredDeletes(inputs, retire, logs, get, &data->deletes);
   if (!retired.ok()) return retired.status().WithContext(what);

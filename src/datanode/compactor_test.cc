@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+
+#include "coord/hybrid_timestamp.h"
 #include "datanode/data_node_impl.h"
 #include "datanode/test_util.h"
 
@@ -106,6 +109,20 @@ TEST_F(CompactorTest, DropsRowsOfPartitionsTheCollectionNoLongerHas) {
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_THAT(Ids(*out), ElementsAre(1, 2));
   EXPECT_EQ(out->partition_rows, (std::map<int64_t, uint64_t>{{11, 2}}));
+}
+
+TEST_F(CompactorTest, DropsRowsOlderThanTheCollectionsTtl) {
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const uint64_t fresh = coord::ComposeTimestamp(now_ms, 0);
+  const uint64_t stale = coord::ComposeTimestamp(now_ms - 2 * 3600 * 1000, 0);
+  auto a = Flushed({testing::InsertRecord(collection_, {1, 2}, stale), testing::InsertRecord(collection_, {3}, fresh)});
+  EXPECT_EQ(a.max_timestamp, fresh);
+  collection_.properties["collection.ttl.seconds"] = "3600";
+  auto out = Compact({a}, AllDeltalogs({a}));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_THAT(Ids(*out), ElementsAre(3));
+  EXPECT_EQ(out->max_timestamp, fresh);
 }
 
 TEST_F(CompactorTest, RetiresDeletesUpToTheTickThatNoOtherSegmentNeeds) {

@@ -96,6 +96,9 @@ Result<EncodedSegment> EncodeSegment(const coord::CollectionInfo& collection, st
     info.stats = StatsKey(prefix, next_log_id++);
     out.files.emplace_back(info.stats, std::move(stats_bytes).value());
     info.deleted_rows = CountDeletedRows(*pk_column, *data.timestamps, data.deletes);
+    for (int64_t ts : static_cast<const core::Int64Column&>(*data.timestamps).data()) {
+      info.max_timestamp = std::max(info.max_timestamp, static_cast<uint64_t>(ts));
+    }
   }
 
   if (!data.deletes.empty()) {

@@ -5,8 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -335,6 +337,28 @@ TEST_F(ProxyRolesTest, PropertiesOfTheWrongTypeAreRefusedNamingTheKey) {
   json db = Call("databases/create", {{"dbName", "d"}, {"properties", {{"database.max.collections", "x"}}}});
   EXPECT_NE(db.value("code", 0), 0) << db.dump();
   EXPECT_THAT(db.value("message", ""), HasSubstr("database.max.collections"));
+}
+
+TEST_F(ProxyRolesTest, RowsExpireAfterTheCollectionsTtl) {
+  Ok("collections/create", {{"collectionName", "c"}, {"dimension", 2}, {"metricType", "L2"},
+                            {"params", {{"ttlSeconds", 1}}}});
+  EXPECT_EQ(Ok("collections/describe", {{"collectionName", "c"}})["data"]["properties"],
+            json::parse(R"([{"key":"collection.ttl.seconds","value":"1"}])"));
+  Ok("entities/insert", {{"collectionName", "c"}, {"data", json::parse(R"([{"id":1,"vector":[1,0]},{"id":2,"vector":[0,1]}])")}});
+  const auto count = [&] {
+    return Ok("entities/query", {{"collectionName", "c"}, {"filter", ""}, {"outputFields", {"count(*)"}},
+                                 {"consistencyLevel", "Strong"}})["data"][0]["count(*)"].get<int64_t>();
+  };
+  EXPECT_EQ(count(), 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  EXPECT_EQ(count(), 0);
+  EXPECT_EQ(Ok("entities/search", {{"collectionName", "c"}, {"data", {{1, 0}}}, {"consistencyLevel", "Strong"}})["data"],
+            json::array());
+  // Rows written now are visible; dropping the TTL brings the old ones back until compaction removes them.
+  Ok("entities/insert", {{"collectionName", "c"}, {"data", json::parse(R"([{"id":3,"vector":[1,1]}])")}});
+  EXPECT_EQ(count(), 1);
+  Ok("collections/drop_properties", {{"collectionName", "c"}, {"propertyKeys", {"collection.ttl.seconds"}}});
+  EXPECT_EQ(count(), 3);
 }
 
 TEST_F(ProxyRolesTest, PartitionsAliasesDatabases) {

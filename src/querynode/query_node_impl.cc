@@ -332,6 +332,15 @@ Status QueryNodeImpl::AddSegment(const coord::SegmentInfo& segment) {
   return added;
 }
 
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
 Result<SearchResponse> QueryNodeImpl::Search(const SearchRequest& request) {
   auto& m = QueryNodeMetrics::Get();
   InFlight in_flight(in_flight_, m.searches, m.search_errors, m.search_latency);
@@ -342,6 +351,7 @@ Result<SearchResponse> QueryNodeImpl::Search(const SearchRequest& request) {
     TESSERA_RETURN_IF_ERROR(collection->WaitFor(request.wait, deadline));
     TESSERA_RETURN_IF_ERROR(collection->Health());
     return collection->Read([&](const CollectionSnapshot& snapshot) {
+      filter.expired_before = snapshot.info->ExpiredBefore(NowMs());
       return ExecuteSearch(snapshot, request, filter, search_pool_, deadline);
     });
   }());
@@ -357,6 +367,7 @@ Result<QueryResponse> QueryNodeImpl::Query(const QueryRequest& request) {
     TESSERA_RETURN_IF_ERROR(collection->WaitFor(request.wait, deadline));
     TESSERA_RETURN_IF_ERROR(collection->Health());
     return collection->Read([&](const CollectionSnapshot& snapshot) {
+      filter.expired_before = snapshot.info->ExpiredBefore(NowMs());
       return ExecuteQuery(snapshot, request, filter, search_pool_, deadline);
     });
   }());

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "common/metrics.h"
+#include "coord/hybrid_timestamp.h"
 #include "querynode/test_util.h"
 
 namespace tessera::querynode {
@@ -511,6 +513,34 @@ TEST_F(QueryNodeBasicTest, DamagedRecordStopsTheChannelLoudly) {
   EXPECT_EQ(node_->WalLagRecords(), 2u);
   Insert(info, {Row(3, 3)}, 400);
   EXPECT_EQ(node_->WalLagRecords(), 3u);
+}
+
+// collection.ttl.seconds: rows older than the TTL are hidden from searches, queries and
+// counts, in sealed and growing segments alike.
+TEST_F(QueryNodeBasicTest, RowsOlderThanTheTtlAreHidden) {
+  auto info = MakeCollection();
+  info.properties["collection.ttl.seconds"] = "3600";
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const uint64_t fresh = coord::ComposeTimestamp(now_ms, 0);
+  const uint64_t stale = coord::ComposeTimestamp(now_ms - 2 * 3600 * 1000, 0);
+  SegmentSpec spec;
+  spec.id = 11;
+  for (int i = 1; i <= 4; ++i) spec.rows.push_back(Row(i, static_cast<float>(i)));
+  spec.timestamps = {stale, fresh, stale, fresh};
+  auto seg = WriteSegment(info, spec);
+  Insert(info, {Row(5, 5)}, stale);
+  Insert(info, {Row(6, 6)}, fresh);
+  Load(info, {seg});
+  EXPECT_EQ(Count(), 3u);
+  EXPECT_EQ(QueryIds(Q()), (std::vector<int64_t>{2, 4, 6}));
+  EXPECT_EQ(SearchIds(Near(0)), (std::vector<int64_t>{2, 4, 6}));
+  EXPECT_EQ(SearchIds(Near(0, 10, "id > 3")), (std::vector<int64_t>{4, 6}));
+
+  // Without the property (a reload with new info), every row is back.
+  info.properties.erase("collection.ttl.seconds");
+  Load(info, {seg});
+  EXPECT_EQ(Count(), 6u);
 }
 
 TEST_F(QueryNodeBasicTest, WalLagIsZeroOnceTheTailCaughtUp) {

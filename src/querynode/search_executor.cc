@@ -119,6 +119,7 @@ Result<PartitionFilter> MakePartitionFilter(const coord::CollectionInfo& info, c
 // partitions allowed. Saves building (and counting) a bitset of all ones per search.
 bool AllRowsVisible(const Segment& segment, const PreparedFilter& filter, const PartitionFilter& pf) {
   if (filter.pks || filter.expr || segment.num_deleted() > 0) return false;
+  if (filter.expired_before > 0 && segment.min_timestamp() < filter.expired_before) return false;
   if (pf.all) return true;
   for (int64_t p : segment.partition_set()) {
     if (!pf.Allows(p)) return false;
@@ -142,6 +143,11 @@ Result<core::Bitset> VisibleRows(const Segment& segment, const PreparedFilter& f
     visible.Resize(n, true);
   }
   if (segment.num_deleted() > 0) visible.AndNot(segment.deleted());
+  if (filter.expired_before > 0 && segment.min_timestamp() < filter.expired_before) {
+    for (size_t row = 0; row < n; ++row) {
+      if (segment.timestamp(row) < filter.expired_before) visible.Clear(row);
+    }
+  }
   if (!pf.all) {
     bool any = false, every = true;
     for (int64_t p : segment.partition_set()) {

@@ -25,6 +25,9 @@ struct PreparedFilter {
   /// Set when the filter is exactly `<pk> in [...]` or `<pk> == <value>`: the keys, looked
   /// up in each segment's primary-key index instead of evaluating every row.
   std::optional<std::vector<PrimaryKey>> pks;
+  /// Rows with a timestamp below this have expired (the collection's TTL,
+  /// CollectionInfo::ExpiredBefore); 0: none.
+  uint64_t expired_before = 0;
 };
 
 /// Parses `text` against `schema`; empty text = no filter. InvalidArgument with the

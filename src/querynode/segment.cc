@@ -66,6 +66,7 @@ Status Segment::Init(std::map<int64_t, SegmentIndex> indexes) {
   pk_index_.Reserve(rows);
   for (size_t row = 0; row < rows; ++row) pk_index_.Add(PkAt(*pk_column_, row), static_cast<uint32_t>(row));
   partition_set_.insert(partitions_.begin(), partitions_.end());
+  for (uint64_t ts : timestamps_) min_timestamp_ = std::min(min_timestamp_, ts);
   deleted_.Resize(rows);
   for (size_t i = 0; i < columns_->schema().fields.size(); ++i) {
     const core::FieldSchema& field = columns_->schema().fields[i];
@@ -159,6 +160,7 @@ Status Segment::AppendRows(const core::ColumnSet& rows, std::span<const int64_t>
   for (size_t i = 0; i < rows.num_rows(); ++i) {
     columns_->AppendRowFrom(rows, i);
     timestamps_.push_back(timestamp);
+    min_timestamp_ = std::min(min_timestamp_, timestamp);
     partitions_.push_back(partitions[i]);
     partition_set_.insert(partitions[i]);
     wal_offsets_.push_back(wal_offset);

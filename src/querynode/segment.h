@@ -75,6 +75,8 @@ class Segment {
     }
   }
   uint64_t timestamp(size_t row) const { return timestamps_[row]; }
+  /// The smallest row timestamp (UINT64_MAX when there are no rows).
+  uint64_t min_timestamp() const { return min_timestamp_; }
   int64_t partition(size_t row) const { return partitions_[row]; }
   /// Distinct partition ids of the rows.
   const std::set<int64_t>& partition_set() const { return partition_set_; }
@@ -129,6 +131,7 @@ class Segment {
   VectorMetrics metrics_;
   const core::Column* pk_column_ = nullptr;
   std::vector<uint64_t> timestamps_;
+  uint64_t min_timestamp_ = UINT64_MAX;
   std::vector<int64_t> partitions_;
   std::set<int64_t> partition_set_;
   std::vector<uint64_t> wal_offsets_;  // growing only
