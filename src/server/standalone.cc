@@ -85,11 +85,12 @@ void ExportMetrics(Standalone::Parts& p) {
 }  // namespace
 
 Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
-  if (config.GetDuration("server.drain_delay") >= config.GetDuration("server.shutdown_timeout")) {
-    return Status::InvalidArgument("server.drain_delay (" + std::to_string(config.GetDuration("server.drain_delay").count()) +
+  const auto drain = config.GetDuration("server.drain_delay");
+  const auto shutdown = config.GetDuration("server.shutdown_timeout");
+  if (drain >= shutdown) {
+    return Status::InvalidArgument("server.drain_delay (" + std::to_string(drain.count()) +
                                    " ms) must be shorter than server.shutdown_timeout (" +
-                                   std::to_string(config.GetDuration("server.shutdown_timeout").count()) +
-                                   " ms), which it is part of");
+                                   std::to_string(shutdown.count()) + " ms), which it is part of");
   }
   TESSERA_RETURN_IF_ERROR(ApplyDataDir(config));
   auto p = std::make_unique<Parts>();
@@ -217,7 +218,7 @@ Status Standalone::Shutdown() {
   for (const char* name : {"tessera_diskcache_hits_total", "tessera_diskcache_misses_total",
                            "tessera_diskcache_evictions_total", "tessera_diskcache_bytes",
                            "tessera_querynode_wal_lag_records"}) {
-    metrics::Registry::Default().RemoveCallback(name);  // they read the cache and the query node, which go away
+    metrics::Registry::Default().RemoveCallback(name);  // they read parts that go away
   }
   p.coord->Stop();
   p.querynode->Stop();
