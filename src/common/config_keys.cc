@@ -124,7 +124,7 @@ constexpr KeySpec kKeys[] = {
             "size (fewer, larger segments make searches cheaper).",
      .min = 1024},
     {.section = "coord", .key = "compaction_delete_ratio", .type = kDouble, .default_value = "0.2",
-     .doc = "Segments with at least this fraction of deleted rows are rewritten by compaction.", .real_min = 0,
+     .doc = "Segments with at least this fraction of deleted rows are rewritten by compaction (0 = never for this reason; a new segment more than half deleted within its own WAL range, upsert churn, is always compacted before it is indexed).", .real_min = 0,
      .real_max = 1},
     {.section = "coord", .key = "gc_grace_period", .type = kDuration, .default_value = "10m",
      .doc = "How long an unreferenced file is kept before garbage collection deletes it."},

@@ -88,6 +88,17 @@ Status CoordinatorImpl::CreateDatabase(const std::string& name, const std::map<s
   return Status::OK();
 }
 
+Status CoordinatorImpl::CheckRoomForCollectionLocked(const std::string& db) const {
+  const std::optional<int64_t> limit = MaxCollections(databases_.at(db).properties);
+  if (!limit) return Status::OK();
+  const auto count = std::count_if(collections_.begin(), collections_.end(),
+                                   [&](const auto& entry) { return entry.second.db_name == db; });
+  if (count < *limit) return Status::OK();
+  return Status::FailedPrecondition("exceeded the limit number of collections[database=" + db + "][limit=" +
+                                    std::to_string(*limit) + "]: the database's " + kMaxCollectionsProperty +
+                                    " property allows no more");
+}
+
 Status CoordinatorImpl::DropDatabase(const std::string& name) {
   if (name == kDefaultDatabase) return Status::FailedPrecondition("the default database cannot be dropped");
   std::lock_guard lock(mu_);
@@ -206,15 +217,7 @@ Result<CollectionInfo> CoordinatorImpl::CreateCollection(const CreateCollectionR
     if (FindByAliasLocked(db, name) != nullptr) {
       return Status::AlreadyExists("collection name conflicts with an existing alias" + CollectionTag(db, name));
     }
-    if (const std::optional<int64_t> limit = MaxCollections(databases_.at(db).properties)) {
-      const auto count = std::count_if(collections_.begin(), collections_.end(),
-                                       [&](const auto& entry) { return entry.second.db_name == db; });
-      if (count >= *limit) {
-        return Status::FailedPrecondition("exceeded the limit number of collections[database=" + db + "][limit=" +
-                                          std::to_string(*limit) + "]: the database's " + kMaxCollectionsProperty +
-                                          " property allows no more");
-      }
-    }
+    TESSERA_RETURN_IF_ERROR(CheckRoomForCollectionLocked(db));
     TESSERA_RETURN_IF_ERROR(store_.Apply({CatalogStore::PutCollection(info)}));
     collections_[info.id] = info;
   }
@@ -351,6 +354,7 @@ Status CoordinatorImpl::RenameCollection(const std::string& db_name, const std::
       return Status::FailedPrecondition("collection" + CollectionTag(db, name) +
                                         " has aliases; drop them before moving it to another database");
     }
+    if (new_db != db) TESSERA_RETURN_IF_ERROR(CheckRoomForCollectionLocked(new_db));
     CollectionInfo updated = *info;
     updated.db_name = new_db;
     updated.schema.name = new_name;

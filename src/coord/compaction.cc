@@ -62,6 +62,7 @@ void CoordinatorImpl::RequestCompaction(int64_t collection_id) {
 }
 
 Result<std::vector<int64_t>> CoordinatorImpl::CompactAll() {
+  BuildUndeferred();  // builds whose compaction failed or is off now
   std::vector<int64_t> collection_ids;
   {
     std::lock_guard lock(mu_);
@@ -216,7 +217,9 @@ Result<std::vector<CoordinatorImpl::CompactionPlan>> CoordinatorImpl::PlanCompac
         for (const auto& [start, pks] : deletes) {
           if (start >= segment.end_offset) later.insert(pks.begin(), pks.end());
         }
-        const uint64_t gone = segment.deleted_rows + (later.empty() ? 0 : EstimateDeletedRows(segment, later));
+        // (A key deleted both inside and after the range counts twice: hence the clamp.)
+        const uint64_t gone = std::min(
+            segment.num_rows, segment.deleted_rows + (later.empty() ? 0 : EstimateDeletedRows(segment, later)));
         is_heavy = gone > 0 && static_cast<double>(gone) >= ratio * static_cast<double>(segment.num_rows);
       }
       if (is_small || is_heavy) candidates.push_back(Candidate{segment.id, segment.memory_size, is_heavy});

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "coord/coord_metrics.h"
 #include "coord/coord_test_util.h"
 #include "coord/hybrid_timestamp.h"
 #include "coord/meta_keys.h"
@@ -123,8 +124,8 @@ TEST_F(CoordTest, CompactionKeepsOldSegmentsUntilTheNewOneIsIndexed) {
 // indexing them wastes the index node's time on dead rows, so they are compacted first.
 TEST_F(CoordTest, MostlyDeletedSegmentsAreCompactedBeforeTheyAreIndexed) {
   options_.compaction_interval = std::chrono::hours(1);  // on, but no round runs by itself here
-  options_.load_retry_interval = std::chrono::milliseconds(20);
   Reopen();
+  metrics::Counter& failed_plans = CompactionPlansCounter("failed");
   CollectionInfo info = Create("books");
   ASSERT_OK(Index("books"));
   const int64_t index_id = coord_->GetCollection(info.id)->indexes[0].id;
@@ -145,14 +146,23 @@ TEST_F(CoordTest, MostlyDeletedSegmentsAreCompactedBeforeTheyAreIndexed) {
     std::lock_guard lock(data_.mu);
     data_.compact_status = Status::Unavailable("data node busy");
   }
+  double failures = failed_plans.value();
   SegmentInfo churned = flushed(10, 20, 10, 9);
-  // Its build waits; a compaction was requested at once, and it failed: the retry loop
-  // then builds the segment as it is.
-  ASSERT_TRUE(WaitFor([&] { return index_.Count() == 1; }));
+  // Its build waits; a compaction was requested at once, and it failed.
+  ASSERT_TRUE(WaitFor([&] { return failed_plans.value() > failures; }));
+  EXPECT_EQ(index_.Count(), 0u);
   {
     std::lock_guard lock(data_.mu);
-    ASSERT_GE(data_.compactions.size(), 1u);
+    ASSERT_EQ(data_.compactions.size(), 1u);
     EXPECT_EQ(data_.compactions[0].inputs.back().id, churned.id);
+  }
+  // The next round builds the segment as it is (its own compaction attempt fails again).
+  failures = failed_plans.value();
+  ASSERT_TRUE(coord_->CompactAll().ok());
+  EXPECT_EQ(index_.Count(), 1u);
+  ASSERT_TRUE(WaitFor([&] { return failed_plans.value() > failures; }));
+  {
+    std::lock_guard lock(data_.mu);
     data_.compact_status = Status::OK();
   }
   EXPECT_EQ(index_.jobs[0].segment.id, churned.id);

@@ -345,7 +345,6 @@ void CoordinatorImpl::CompactionLoop() {
 void CoordinatorImpl::RetryLoop() {
   while (SleepFor(options_.load_retry_interval)) {
     RetryRefusedLoads();
-    BuildUndeferred();
   }
 }
 

@@ -218,6 +218,9 @@ class CoordinatorImpl final : public Coordinator {
 
   // ---- lookups (require mu_) ---------------------------------------------------------
   Status CheckDatabaseLocked(const std::string& db) const;
+  /// FailedPrecondition when database `db` (which exists) holds database.max.collections
+  /// collections already.
+  Status CheckRoomForCollectionLocked(const std::string& db) const;
   CollectionInfo* FindByNameLocked(const std::string& db, const std::string& name);
   CollectionInfo* FindByAliasLocked(const std::string& db, const std::string& alias);
   /// By name or alias; NotFound naming the database or the collection.
@@ -243,8 +246,8 @@ class CoordinatorImpl final : public Coordinator {
   /// Plans and starts a compaction of the collection on the compaction pool, soon (at most
   /// one queued per collection).
   void RequestCompaction(int64_t collection_id);
-  /// Submits the builds of segments whose deferral was given up (a failed compaction plan)
-  /// and forgets dropped ones. Run by the retry loop.
+  /// Submits the builds of segments whose deferral was given up (a failed compaction plan,
+  /// autocompaction turned off) and forgets dropped ones. Run by each CompactAll.
   void BuildUndeferred();
   std::shared_ptr<std::mutex> NotifyMutex(int64_t collection_id);
   /// Hands the current version of the segment to the query node when its collection is

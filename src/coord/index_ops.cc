@@ -43,18 +43,19 @@ std::vector<indexnode::BuildJob> CoordinatorImpl::PlanBuildsLocked(const Collect
                                                                    const SegmentInfo& segment) {
   std::vector<indexnode::BuildJob> jobs;
   if (segment.dropped || segment.num_rows == 0) return jobs;
-  if (DefersBuildLocked(info, segment)) {
-    if (deferred_builds_.insert(segment.id).second) {
-      TESSERA_LOG_INFO("segment {}: {} of {} rows already deleted; its index builds wait for compaction", segment.id,
-                       segment.deleted_rows, segment.num_rows);
-      compaction_wanted_.insert(info.id);
-    }
-    return jobs;
-  }
+  const bool defer = DefersBuildLocked(info, segment);
   for (const IndexInfo& index : info.indexes) {
     if (!info.BuildsFiles(index)) continue;
     const BuildKey key{segment.id, index.id};
     if (segment.index_files.count(index.id) > 0 || pending_builds_.count(key) > 0 || failed_builds_.count(key) > 0) {
+      continue;
+    }
+    if (defer) {  // a build is missing, and it waits for the segment's compaction
+      if (deferred_builds_.insert(segment.id).second) {
+        TESSERA_LOG_INFO("segment {}: {} of {} rows already deleted; its index builds wait for compaction",
+                         segment.id, segment.deleted_rows, segment.num_rows);
+        compaction_wanted_.insert(info.id);
+      }
       continue;
     }
     const core::FieldSchema* field = FieldById(info.schema, index.field_id);
@@ -73,9 +74,6 @@ bool CoordinatorImpl::DefersBuildLocked(const CollectionInfo& info, const Segmen
   if (data_node_ == nullptr || options_.compaction_interval.count() == 0) return false;
   if (!segment.compacted_from.empty() || undeferred_.count(segment.id) > 0) return false;
   if (!AutoCompactionEnabled(info.properties)) return false;
-  if (std::none_of(info.indexes.begin(), info.indexes.end(), [&](const IndexInfo& i) { return info.BuildsFiles(i); })) {
-    return false;  // nothing to build anyway
-  }
   return segment.deleted_rows * 2 > segment.num_rows;
 }
 
@@ -83,6 +81,20 @@ void CoordinatorImpl::BuildUndeferred() {
   std::vector<indexnode::BuildJob> jobs;
   {
     std::lock_guard lock(mu_);
+    // Deferrals that no longer hold (the segment is gone, or its collection turned
+    // autocompaction off) end here; those held by a running plan wait for it.
+    for (auto it = deferred_builds_.begin(); it != deferred_builds_.end();) {
+      auto segment = segments_.find(*it);
+      auto coll = segment == segments_.end() ? collections_.end() : collections_.find(segment->second.collection_id);
+      if (coll == collections_.end() || segment->second.dropped) {
+        it = deferred_builds_.erase(it);
+      } else if (compacting_inputs_.count(*it) == 0 && !DefersBuildLocked(coll->second, segment->second)) {
+        undeferred_.insert(*it);
+        it = deferred_builds_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     for (auto it = undeferred_.begin(); it != undeferred_.end();) {
       auto segment = segments_.find(*it);
       auto coll = segment == segments_.end() ? collections_.end() : collections_.find(segment->second.collection_id);
@@ -93,10 +105,6 @@ void CoordinatorImpl::BuildUndeferred() {
       for (auto& job : PlanBuildsLocked(coll->second, segment->second)) jobs.push_back(std::move(job));
       ++it;
     }
-    std::erase_if(deferred_builds_, [&](int64_t id) {
-      auto segment = segments_.find(id);
-      return segment == segments_.end() || segment->second.dropped;
-    });
     UpdateGaugesLocked();
   }
   SubmitBuilds(std::move(jobs));

@@ -47,6 +47,9 @@ TEST_F(CoordTest, DatabaseMaxCollectionsIsEnforced) {
   elsewhere.schema = Schema("c");
   EXPECT_TRUE(coord_->CreateCollection(elsewhere).ok()) << "other databases";
   EXPECT_CODE(coord_->AlterDatabase("small", {{"database.max.collections", "-3"}}, {}), kInvalidArgument);
+  // Moving a collection in counts too.
+  Status moved = coord_->RenameCollection("default", "c", "small", "c");
+  EXPECT_TRUE(Mentions(moved, "exceeded the limit number of collections")) << moved.ToString();
   ASSERT_OK(coord_->AlterDatabase("small", {{"database.max.collections", "3"}}, {}));
   EXPECT_TRUE(coord_->CreateCollection(third).ok());
 }

@@ -102,7 +102,9 @@ Status NormalizeScalarIndex(const core::FieldSchema& field, IndexInfo& index) {
                                    std::string(rule->accepted));
   }
   if (index.params.is_null()) index.params = nlohmann::json::object();
-  if (!index.params.is_object()) return Status::InvalidArgument("index params must be a JSON object");
+  if (!index.params.is_object()) {
+    return Status::InvalidArgument("index params of " + index.index_type + " on " + field_desc + " must be a JSON object");
+  }
   index.params.erase("mmap.enabled");  // an index property: nothing is mapped here
   for (auto it = index.params.begin(); it != index.params.end(); ++it) {
     if (std::find(rule->params.begin(), rule->params.end(), it.key()) == rule->params.end()) {

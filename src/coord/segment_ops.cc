@@ -12,7 +12,13 @@ namespace tessera::coord {
 
 namespace {
 
-Status ValidateSegmentKeys(const SegmentInfo& segment) {
+// What the catalog could not load back: bad object keys, more deleted rows than rows.
+Status ValidateReportedSegment(const SegmentInfo& segment) {
+  if (segment.deleted_rows > segment.num_rows) {
+    return Status::InvalidArgument("segment " + std::to_string(segment.id) + " reports " +
+                                   std::to_string(segment.deleted_rows) + " deleted rows of " +
+                                   std::to_string(segment.num_rows));
+  }
   const auto check = [&](const std::string& key, std::string_view what) -> Status {
     Status s = storage::ValidateObjectKey(key);
     if (!s.ok()) return s.WithContext("segment " + std::to_string(segment.id) + " " + std::string(what));
@@ -39,7 +45,7 @@ Status CoordinatorImpl::SegmentFlushed(const SegmentInfo& reported) {
                                    std::to_string(reported.compacted_from.size()) + " segments, more than " +
                                    std::to_string(kMaxOpsPerTxn - 2));
   }
-  TESSERA_RETURN_IF_ERROR(ValidateSegmentKeys(reported));
+  TESSERA_RETURN_IF_ERROR(ValidateReportedSegment(reported));
   SegmentInfo segment = reported;
   segment.dropped = false;
   std::vector<indexnode::BuildJob> jobs;

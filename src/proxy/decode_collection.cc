@@ -217,7 +217,7 @@ ApiResult<std::vector<IndexSpec>> DecodeIndexParams(const json& index_params, co
     } else {
       spec.metric_type = Upper(spec.metric_type);
     }
-    if (spec.index_type == kAutoIndex && !spec.params.empty()) {
+    if (spec.index_type == kAutoIndex && !spec.params.empty() && core::IsVectorType(field->data_type)) {
       return InvalidParameterError("only metric type can be passed when use AutoIndex");
     }
     out.push_back(std::move(spec));

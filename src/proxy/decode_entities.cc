@@ -372,7 +372,7 @@ ApiResult<HybridSearchSpec> DecodeHybridSearch(const json& body, const core::Col
   TESSERA_API_RETURN_IF_ERROR(DecodeWindow(r, &spec.limit, &spec.offset));
   std::string grouping;
   TESSERA_API_RETURN_IF_ERROR(r.String("groupingField", &grouping));
-  if (!grouping.empty()) return InvalidParameterError("groupingField is not supported by this server");
+  if (!grouping.empty()) return InvalidParameterError("groupingField is not supported in hybrid_search (only in search)");
   if (routes->empty() || routes->size() > 1024) {
     return InvalidParameterError("search must hold 1 to 1024 sub-searches, got " + std::to_string(routes->size()));
   }

@@ -152,6 +152,16 @@ ApiResult<Reply> ProxyImpl::WriteRows(Call& call, bool upsert) {
 }
 
 ApiResult<json> ProxyImpl::FillFromStoredRows(Call& call, const coord::CollectionInfo& info, const json& data) {
+  // A key stored in a released partition would read as absent, and the upsert would then
+  // replace its row with one of defaults and nulls. (A released collection gets the query
+  // node's own "not loaded" below.)
+  for (const coord::PartitionInfo& p : info.partitions) {
+    if (info.loaded && !p.loaded) {
+      return ApiStatus(code::kCollectionNotLoaded,
+                       "partialUpdate needs every partition loaded: partition " + p.name + " of collection " +
+                           info.schema.name + " is not");
+    }
+  }
   const core::FieldSchema* pk = info.schema.PrimaryKey();
   std::vector<segment::PrimaryKey> keys;
   for (const json& row : data) {

@@ -284,7 +284,14 @@ TEST_F(ProxyRolesTest, PartialUpdateKeepsTheFieldsARowLeavesOut) {
   // Without partialUpdate a missing field is still an error, and nothing changes.
   EXPECT_NE(Code("entities/upsert", {{"collectionName", "c"}, {"data", json::parse(R"([{"pk":"a","n":11}])")}}), 0);
   EXPECT_EQ(row("a")["n"], 10);
-  // A partial update needs the stored rows: refused while the collection is released.
+  // A partial update needs every stored row: refused while a partition is released (its
+  // keys would read as absent and their rows be replaced with nulls), or the collection.
+  Ok("partitions/create", {{"collectionName", "c"}, {"partitionName", "p2"}});
+  Ok("partitions/release", {{"collectionName", "c"}, {"partitionNames", {"p2"}}});
+  json partly = Call("entities/upsert", {{"collectionName", "c"}, {"partialUpdate", true},
+                                         {"data", json::parse(R"([{"pk":"a","n":12}])")}});
+  EXPECT_EQ(partly.value("code", 0), 101) << partly.dump();
+  EXPECT_THAT(partly.value("message", ""), HasSubstr("partition p2"));
   Ok("collections/release", {{"collectionName", "c"}});
   EXPECT_EQ(Code("entities/upsert", {{"collectionName", "c"}, {"partialUpdate", true},
                                      {"data", json::parse(R"([{"pk":"a","n":12}])")}}),
@@ -341,20 +348,21 @@ TEST_F(ProxyRolesTest, PropertiesOfTheWrongTypeAreRefusedNamingTheKey) {
 
 TEST_F(ProxyRolesTest, RowsExpireAfterTheCollectionsTtl) {
   Ok("collections/create", {{"collectionName", "c"}, {"dimension", 2}, {"metricType", "L2"},
-                            {"params", {{"ttlSeconds", 1}}}});
+                            {"params", {{"ttlSeconds", 2}}}});
   EXPECT_EQ(Ok("collections/describe", {{"collectionName", "c"}})["data"]["properties"],
-            json::parse(R"([{"key":"collection.ttl.seconds","value":"1"}])"));
+            json::parse(R"([{"key":"collection.ttl.seconds","value":"2"}])"));
   Ok("entities/insert", {{"collectionName", "c"}, {"data", json::parse(R"([{"id":1,"vector":[1,0]},{"id":2,"vector":[0,1]}])")}});
   const auto count = [&] {
     return Ok("entities/query", {{"collectionName", "c"}, {"filter", ""}, {"outputFields", {"count(*)"}},
                                  {"consistencyLevel", "Strong"}})["data"][0]["count(*)"].get<int64_t>();
   };
-  EXPECT_EQ(count(), 2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  EXPECT_EQ(count(), 2);  // within the 2 s
+  std::this_thread::sleep_for(std::chrono::milliseconds(2300));
   EXPECT_EQ(count(), 0);
   EXPECT_EQ(Ok("entities/search", {{"collectionName", "c"}, {"data", {{1, 0}}}, {"consistencyLevel", "Strong"}})["data"],
             json::array());
-  // Rows written now are visible; dropping the TTL brings the old ones back until compaction removes them.
+  // Rows written now are visible. Hidden rows are still stored until a compaction drops
+  // them, so dropping the TTL before that shows them again.
   Ok("entities/insert", {{"collectionName", "c"}, {"data", json::parse(R"([{"id":3,"vector":[1,1]}])")}});
   EXPECT_EQ(count(), 1);
   Ok("collections/drop_properties", {{"collectionName", "c"}, {"propertyKeys", {"collection.ttl.seconds"}}});

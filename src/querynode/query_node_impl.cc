@@ -69,7 +69,9 @@ QueryNodeImpl::QueryNodeImpl(QueryNodeOptions options, storage::Log* log, storag
       search_pool_(static_cast<size_t>(std::max(options.search_threads, 0)), "qn-search"),
       load_pool_(static_cast<size_t>(options.load_threads > 0 ? options.load_threads : kDefaultLoadThreads),
                  "qn-load"),
-      memory_guard_(std::make_unique<MemoryGuard>(options.memory_limit, options.memory_in_use)) {}
+      memory_guard_(std::make_unique<MemoryGuard>(options.memory_limit, options.memory_in_use)) {
+  lag_sampler_ = std::thread([this] { SampleWalLag(); });
+}
 
 QueryNodeImpl::~QueryNodeImpl() { Stop(); }
 
@@ -80,7 +82,25 @@ void QueryNodeImpl::Stop() {
     stopped_ = true;
     collections.swap(collections_);
   }
+  stop_cv_.notify_all();
+  if (lag_sampler_.joinable()) lag_sampler_.join();
   for (auto& [id, collection] : collections) collection->StopTailing();
+}
+
+void QueryNodeImpl::SampleWalLag() {
+  // The log is asked here, not when /metrics renders: on NATS each channel costs a request,
+  // and the registry's lock is held while it renders.
+  metrics::Gauge& gauge = QueryNodeMetrics::Get().wal_lag;
+  double reported = 0;  // this node's share of the process-wide gauge
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_cv_.wait_for(l, std::chrono::seconds(1), [&] { return stopped_; })) {
+    l.unlock();
+    const double lag = static_cast<double>(WalLagRecords());
+    gauge.Add(lag - reported);
+    reported = lag;
+    l.lock();
+  }
+  gauge.Add(-reported);
 }
 
 std::shared_ptr<LoadedCollection> QueryNodeImpl::Find(int64_t collection_id) const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -9,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/thread_pool.h"
@@ -87,6 +89,7 @@ class QueryNodeImpl final : public QueryNode {
   /// WAL records appended to the channels of the loaded collections and not applied here
   /// yet, summed over the channels: what a Strong read would wait for. Asks the log for each
   /// channel's last offset (a request per channel on NATS); a channel it cannot read counts 0.
+  /// A background thread puts it into tessera_querynode_wal_lag_records every second.
   uint64_t WalLagRecords() const;
 
  private:
@@ -94,6 +97,8 @@ class QueryNodeImpl final : public QueryNode {
   Result<std::shared_ptr<LoadedCollection>> FindReady(int64_t collection_id) const;
   Status LoadSegments(const std::shared_ptr<LoadedCollection>& collection,
                       const std::vector<coord::SegmentInfo>& segments);
+  /// The lag sampler's loop: WalLagRecords into the wal_lag gauge every second until Stop.
+  void SampleWalLag();
 
   QueryNodeOptions options_;
   storage::Log* log_;
@@ -109,6 +114,8 @@ class QueryNodeImpl final : public QueryNode {
   /// Why the last load of a collection that is not loaded failed; searches of it say so.
   std::map<int64_t, Status> load_failures_;                           // guarded by mu_
   bool stopped_ = false;                                              // guarded by mu_
+  std::condition_variable stop_cv_;                                   // signalled when stopped_ is set
+  std::thread lag_sampler_;
 };
 
 /// Creates a query node over `log` and `store` (borrowed; see QueryNodeImpl).

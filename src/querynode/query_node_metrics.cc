@@ -15,6 +15,9 @@ QueryNodeMetrics& QueryNodeMetrics::Get() {
         r.GetGauge("tessera_querynode_loaded_segments", "Sealed segments loaded on query nodes"),
         r.GetGauge("tessera_querynode_growing_rows", "Rows held in growing segments (from the WAL)"),
         r.GetGauge("tessera_querynode_search_queue_depth", "Searches and queries waiting or running"),
+        r.GetGauge("tessera_querynode_wal_lag_records",
+                   "WAL records of loaded collections' channels not applied yet, summed over channels (what a "
+                   "Strong read waits for); sampled every second"),
     };
   }();
   return *m;

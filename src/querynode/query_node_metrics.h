@@ -18,6 +18,7 @@ struct QueryNodeMetrics {
   metrics::Gauge& loaded_segments;
   metrics::Gauge& growing_rows;
   metrics::Gauge& queue_depth;
+  metrics::Gauge& wal_lag;
 
   static QueryNodeMetrics& Get();
 };

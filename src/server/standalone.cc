@@ -76,10 +76,6 @@ void ExportMetrics(Standalone::Parts& p) {
                        [cache] { return static_cast<double>(cache->stats().evictions); });
   r.SetGaugeCallback("tessera_diskcache_bytes", "Bytes held by the query-node disk cache.",
                      [cache] { return static_cast<double>(cache->stats().bytes); });
-  r.SetGaugeCallback("tessera_querynode_wal_lag_records",
-                     "WAL records of loaded collections' channels not applied by the query node yet "
-                     "(summed over channels): what a Strong read waits for.",
-                     [qn = p.querynode.get()] { return static_cast<double>(qn->WalLagRecords()); });
 }
 
 }  // namespace
@@ -87,7 +83,7 @@ void ExportMetrics(Standalone::Parts& p) {
 Result<std::unique_ptr<Standalone>> Standalone::Start(config::Config config) {
   const auto drain = config.GetDuration("server.drain_delay");
   const auto shutdown = config.GetDuration("server.shutdown_timeout");
-  if (drain >= shutdown) {
+  if (drain.count() > 0 && drain >= shutdown) {
     return Status::InvalidArgument("server.drain_delay (" + std::to_string(drain.count()) +
                                    " ms) must be shorter than server.shutdown_timeout (" +
                                    std::to_string(shutdown.count()) + " ms), which it is part of");
@@ -216,9 +212,8 @@ Status Standalone::Shutdown() {
     }
   }
   for (const char* name : {"tessera_diskcache_hits_total", "tessera_diskcache_misses_total",
-                           "tessera_diskcache_evictions_total", "tessera_diskcache_bytes",
-                           "tessera_querynode_wal_lag_records"}) {
-    metrics::Registry::Default().RemoveCallback(name);  // they read parts that go away
+                           "tessera_diskcache_evictions_total", "tessera_diskcache_bytes"}) {
+    metrics::Registry::Default().RemoveCallback(name);  // they read the cache, which goes away
   }
   p.coord->Stop();
   p.querynode->Stop();
