@@ -240,6 +240,14 @@ ApiStatus CheckPackedVectors(const PackedVectors& packed, const core::FieldSchem
   return ApiStatus::OK();
 }
 
+// Rerank functions are not implemented. Refused rather than ignored: ignoring them would
+// answer in another order than the client asked for.
+ApiStatus RefuseFunctionScore(const json& body) {
+  auto it = body.find("functionScore");
+  if (it == body.end() || it->is_null()) return ApiStatus::OK();
+  return InvalidParameterError("functionScore (rerank functions) is not supported by this server");
+}
+
 // groupingField, groupSize, strictGroupSize (the last two only count with a grouping field).
 ApiResult<GroupingSpec> DecodeGrouping(const FieldReader& r, const core::CollectionSchema& schema, size_t limit,
                                        size_t offset) {
@@ -286,6 +294,7 @@ ApiResult<SearchSpec> DecodeSearch(const json& body, const core::CollectionSchem
   TESSERA_API_ASSIGN_OR_RETURN(spec.output_fields, CheckOutputFields(output, schema, /*expand_star=*/true));
   TESSERA_API_RETURN_IF_ERROR(DecodeWindow(r, &spec.limit, &spec.offset));
   TESSERA_API_ASSIGN_OR_RETURN(spec.grouping, DecodeGrouping(r, schema, spec.limit, spec.offset));
+  TESSERA_API_RETURN_IF_ERROR(RefuseFunctionScore(body));
 
   // The vector field.
   std::string anns;
@@ -373,6 +382,7 @@ ApiResult<HybridSearchSpec> DecodeHybridSearch(const json& body, const core::Col
   std::string grouping;
   TESSERA_API_RETURN_IF_ERROR(r.String("groupingField", &grouping));
   if (!grouping.empty()) return InvalidParameterError("groupingField is not supported in hybrid_search (only in search)");
+  TESSERA_API_RETURN_IF_ERROR(RefuseFunctionScore(body));
   if (routes->empty() || routes->size() > 1024) {
     return InvalidParameterError("search must hold 1 to 1024 sub-searches, got " + std::to_string(routes->size()));
   }

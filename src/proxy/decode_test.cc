@@ -406,6 +406,8 @@ TEST(DecodeSearch, VectorsFieldsAndParams) {
               HasSubstr("groupSize must be at most"));
   EXPECT_THAT(err(R"({"data":[[1,2,3]],"groupingField":"i64","searchParams":{"radius":1}})").message(),
               HasSubstr("cannot be combined"));
+  EXPECT_THAT(err(R"({"data":[[1,2,3]],"functionScore":{"functions":[]}})").message(), HasSubstr("functionScore"));
+  EXPECT_EQ(DecodeSearch(json::parse(R"({"data":[[1,2,3]],"functionScore":null})"), s).status().code(), 0);
   EXPECT_EQ(err(R"({"data":[[1,2,3]],"filter":"s =="})").code(), 1100);
 
   core::CollectionSchema two = s;
