@@ -112,18 +112,34 @@ class IndexNodeTest : public ::testing::Test {
     EXPECT_EQ((*loaded)->metric(), metric);
     EXPECT_EQ((*loaded)->dim(), static_cast<size_t>(kDim));
     EXPECT_EQ((*loaded)->size(), kRows);
-    for (size_t row : {size_t{0}, size_t{17}, kRows - 1}) {
+    // Exact indexes: every probed row finds itself. HNSW: wide enough to be exact for every
+    // reachable row, but a graph built by several threads can leave a row without incoming
+    // links (seen once under the sanitizer: row 299 of 300 was never reached), so it is
+    // checked over all rows, and 2% may miss: this checks the file, not the recall.
+    const bool hnsw = type == index::IndexType::kHnsw;
+    std::vector<size_t> rows = {0, 17, kRows - 1};
+    if (hnsw) {
+      rows.clear();
+      for (size_t row = 0; row < kRows; ++row) rows.push_back(row);
+    }
+    size_t found = 0;
+    for (size_t row : rows) {
       index::SearchRequest request;
       request.queries = vectors_.data() + row * kDim;
       request.num_queries = 1;
       request.k = 3;
-      // Wide enough to be exact on 300 rows: this checks the file, not the recall (a
-      // default-width HNSW walk missed a row about 1 run in 100 under a busy machine).
       if (type == index::IndexType::kIvfFlat) request.params = {{"nprobe", 4}};  // = nlist
-      if (type == index::IndexType::kHnsw) request.params = {{"ef", 300}};
+      if (hnsw) request.params = {{"ef", 300}};
       auto result = (*loaded)->Search(request);
       ASSERT_TRUE(result.ok()) << result.status().ToString();
-      EXPECT_EQ(result->id(0, 0), static_cast<int64_t>(row)) << "row " << row;
+      const bool self = result->id(0, 0) == static_cast<int64_t>(row);
+      if (!hnsw) {
+        EXPECT_TRUE(self) << "row " << row << " found " << result->id(0, 0);
+      }
+      found += self ? 1 : 0;
+    }
+    if (hnsw) {
+      EXPECT_GE(found * 100, kRows * 98) << found << " of " << kRows << " rows found themselves";
     }
   }
 

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "storage/log/nats_security.h"
@@ -23,6 +25,8 @@ constexpr int64_t kHeaderAllowance = 1024;
 constexpr int64_t kPollSliceMs = 50;
 // Attempts of an Append whose first record met a foreign writer (stale expected sequence).
 constexpr int kForeignWriterRetries = 5;
+// Publishes of one batch that no stream answered, tried again after 20, 40, ... ms.
+constexpr int kUnansweredRetries = 5;
 
 std::string NatsText(natsStatus s) {
   std::string text = natsStatus_GetText(s);
@@ -444,6 +448,7 @@ Result<std::vector<uint64_t>> NatsLog::Append(std::string_view channel_name, std
   std::vector<uint64_t> offsets;
   offsets.reserve(records.size());
   int foreign_retries = 0;
+  int unanswered = 0;
   for (size_t i = 0; i < records.size(); ++i) {
     // Every record is published expecting the stream's last sequence to be the previous
     // record's (or, for the first, the last one this process knows), so nothing foreign
@@ -470,6 +475,14 @@ Result<std::vector<uint64_t>> NatsLog::Append(std::string_view channel_name, std
       if (ack != nullptr) jsPubAck_Destroy(ack);
       const std::string where = "appending record " + std::to_string(i) + " of " + std::to_string(records.size()) +
                                 " to channel \"" + channel->name + "\"";
+      // No stream answered: nats.c reports "no responders" as JetStream error 10076, "not
+      // enabled", but Open checked that. A stream another writer created a moment ago may
+      // not listen on its subject yet. Nothing was stored, so the same record goes again.
+      if ((s == NATS_NO_RESPONDERS || err == JSNotEnabledErr) && ++unanswered <= kUnansweredRetries) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20 * unanswered));
+        --i;  // NOLINT: the same record again (the loop increments)
+        continue;
+      }
       if (err == JSStreamWrongLastSequenceErr) {
         // Another process appended. Reload the last sequence; if nothing of this batch has
         // been stored yet, start it again at the new end.
